@@ -1,0 +1,44 @@
+# stack-curate: `make demo` and `make test` set everything up on a fresh machine.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# torch: the CPU build pinned here; the package itself asks for a range so GPU machines
+# keep their CUDA build.
+TORCH_PIN := torch==2.13.0
+DEMO_OUT ?= out/demo
+# pip's configured extra indexes on some machines print one warning per package: hide them.
+QUIET_PIP := grep -v "^WARNING: Location" || true
+
+.PHONY: setup demo test bench java clean
+
+setup: $(STAMP)
+
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "Spark needs Java 17 (or 21) and 'java' is not on PATH."; \
+	  echo "Install it with:  sudo apt-get install -y openjdk-17-jre-headless   (Debian/Ubuntu)"; \
+	  echo "             or:  brew install openjdk@17                           (macOS)"; \
+	  exit 1; }
+
+$(STAMP): pyproject.toml Makefile | java
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q "$(TORCH_PIN)" -e '.[test]' 2>&1 | $(QUIET_PIP)
+	$(PY) -m pip check
+	@echo "building ScanCode's licence index (once)..."
+	$(PY) -c "from licensedcode.cache import get_index; get_index()"
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/curate demo --out $(DEMO_OUT)
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) bench/build_bench.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

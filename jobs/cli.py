@@ -1,0 +1,98 @@
+"""The ``curate`` command line."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from pipeline.config import load_config
+from pipeline.ingest.manifest import ManifestError
+
+
+def _build(args: argparse.Namespace) -> int:
+    from jobs.build import run_build, summary_table
+
+    result = run_build(args.repos, args.out, load_config(args.config), args.master)
+    print(summary_table(result))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from jobs.build import run_build, summary_table
+    from jobs.demo import DemoCorpusError, prepare_demo_corpus
+
+    try:
+        manifest = prepare_demo_corpus(args.cache)
+    except DemoCorpusError as error:
+        print(f"curate demo: {error}", file=sys.stderr)
+        return 2
+    print(f"demo corpus: {manifest}", file=sys.stderr)
+    result = run_build(manifest, args.out, load_config(args.config), args.master)
+    print(summary_table(result))
+    print(f"load it with: datasets.load_dataset('parquet', data_files="
+          f"'{result.release_dir}/data/**/*.parquet')")
+    return 0
+
+
+def _licenses_scan(args: argparse.Namespace) -> int:
+    from licenses.scan import scan_path
+
+    failed = False
+    for path in args.paths:
+        result = scan_path(path)
+        failed = failed or "error" in result
+        if args.json:
+            print(json.dumps(result, sort_keys=True))
+        else:
+            where = ", ".join(result.get("files", [])) or "-"
+            print(f"{path}\t{result.get('license_class', 'error')}\t"
+                  f"{result.get('license') or result.get('error', '')}\t{where}")
+    return 1 if failed else 0
+
+
+def _add_build_arguments(parser: argparse.ArgumentParser, repos_required: bool) -> None:
+    if repos_required:
+        parser.add_argument("--repos", required=True, type=Path,
+                            help="repository manifest (JSONL, one repository a line)")
+    parser.add_argument("--out", required=True, type=Path, help="output directory")
+    parser.add_argument("--config", type=Path, help="config file (TOML or JSON)")
+    parser.add_argument("--master", default="local[*]",
+                        help="Spark master URL (default: local[*], embedded)")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="curate", description="Build and govern code datasets.")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    build = commands.add_parser("build", help="build a release from a repository manifest")
+    _add_build_arguments(build, repos_required=True)
+    build.set_defaults(run=_build)
+
+    demo = commands.add_parser("demo", help="download the demo corpus (PyPI sdists) and build it")
+    _add_build_arguments(demo, repos_required=False)
+    demo.add_argument("--cache", type=Path, help="where sdists are cached "
+                      "(default ~/.cache/stack-curate/demo or $STACK_CURATE_CACHE)")
+    demo.set_defaults(run=_demo)
+
+    licenses = commands.add_parser("licenses", help="licence tools")
+    licence_commands = licenses.add_subparsers(dest="licenses_command", required=True)
+    scan = licence_commands.add_parser("scan", help="detect the licence of files, "
+                                       "directories or archives")
+    scan.add_argument("paths", nargs="+")
+    scan.add_argument("--json", action="store_true", help="one JSON object a line")
+    scan.set_defaults(run=_licenses_scan)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ManifestError, ValueError, FileNotFoundError) as error:
+        print(f"curate {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Build configuration: every parameter with its default and the source of that default.
+
+A config file is TOML (or JSON) with the sections below; anything not given keeps its
+default. :func:`config_hash` fingerprints the effective config for the release manifest
+and for resuming (a stage's persisted output is reused only under the same hash).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestConfig:
+    # The Stack v1/v2 and StarCoderData drop files over 1 MB (Kocetkov et al. 2022, §3.2).
+    max_file_bytes: int = 1_000_000
+    # Archive bounds against zip bombs; generous next to GitHub's 5 GB repository guidance.
+    max_archive_files: int = 200_000
+    max_archive_bytes: int = 2_000_000_000
+    # Bytes inspected for a NUL to call a file binary (git's own heuristic uses 8000).
+    binary_sniff_bytes: int = 8000
+    # Encodings charset-normalizer may claim for non-UTF-8 bytes; below this coherence the
+    # file is undecodable (The Stack v2 keeps only what decodes: Lozhkov et al. 2024, §2.2).
+    min_encoding_coherence: float = 0.5
+    # Timeout for one shallow clone, seconds.
+    clone_timeout_s: int = 600
+
+
+@dataclasses.dataclass(frozen=True)
+class LicenseConfig:
+    # Classes kept by the release; StarCoderData keeps permissive only (Li et al. 2023, §3).
+    keep_classes: tuple[str, ...] = ("permissive",)
+    # ScanCode match score (0-100) below which a detection is ignored as a partial match;
+    # ScanCode's own "--license-score" is 0 by default and flags < 90 as imperfect. We take
+    # 90 as the-stack-v2's license-detection notebook does for licence files.
+    min_match_score: float = 90.0
+    # Fraction of a licence file covered by licence text for it to count as a licence text
+    # (rather than a notice that mentions other licences). Measured on the demo corpus.
+    min_text_coverage: float = 0.35
+
+
+@dataclasses.dataclass(frozen=True)
+class FilterConfig:
+    # StarCoderData's filters (Li et al. 2023, "StarCoder", §3.1 and bigcode-dataset
+    # preprocessing/filtering.py): lines longer than 1000 characters, mean line length
+    # over 100, alphanumeric fraction under 0.25.
+    max_line_length: int = 1000
+    max_mean_line_length: float = 100.0
+    min_alphanumeric_fraction: float = 0.25
+    # Languages exempt from the line-length filters (StarCoder §3.1: prose-like formats).
+    line_length_exempt: tuple[str, ...] = (
+        "markdown", "restructuredtext", "tex", "text", "asciidoc", "org",
+    )
+    # XML: drop when "<?xml version=" occurs in the first 100 characters (StarCoder §3.1).
+    xml_declaration_window: int = 100
+    # HTML: keep only with visible text >= 20% of the file and >= 100 characters (StarCoder §3.1).
+    html_min_visible_fraction: float = 0.2
+    html_min_visible_chars: int = 100
+    # JSON and YAML: keep only 50 <= characters <= 5000 (StarCoder §3.1, "data" formats).
+    data_min_chars: int = 50
+    data_max_chars: int = 5000
+    data_languages: tuple[str, ...] = ("json", "yaml")
+    # Drop vendored and auto-generated files (The Stack v2 §2.4 removes them via go-enry rules).
+    drop_vendored: bool = True
+    drop_generated: bool = True
+    # Characters at the start of a file searched for "generated" markers.
+    generated_header_chars: int = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardConfig:
+    # Target uncompressed content per shard; 256 MB as StarCoderData's parquet shards.
+    target_shard_bytes: int = 256_000_000
+    # Rows per Parquet row group: small enough to stream, large enough to compress well.
+    row_group_rows: int = 10_000
+    compression: str = "zstd"
+    # Excluded records carry their content only when asked (it can be as large as the data).
+    keep_excluded_content: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildConfig:
+    ingest: IngestConfig = IngestConfig()
+    licenses: LicenseConfig = LicenseConfig()
+    filters: FilterConfig = FilterConfig()
+    shards: ShardConfig = ShardConfig()
+    release_version: str = "v1.0.0"
+
+
+def _build(cls: type, values: dict[str, Any], where: str) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(values) - set(fields)
+    if unknown:
+        raise ValueError(f"unknown config key(s) in {where or 'top level'}: {sorted(unknown)}")
+    kwargs = {}
+    for name, value in values.items():
+        default = getattr(cls(), name)
+        if dataclasses.is_dataclass(default):
+            if not isinstance(value, dict):
+                raise ValueError(f"config section {where + name!r} must be a table")
+            kwargs[name] = _build(type(default), value, f"{where}{name}.")
+        elif isinstance(default, tuple):
+            kwargs[name] = tuple(value)
+        else:
+            kwargs[name] = type(default)(value)
+    return cls(**kwargs)
+
+
+def config_from_dict(values: dict[str, Any]) -> BuildConfig:
+    """A :class:`BuildConfig` from nested dicts; unknown keys are an error, not ignored."""
+    return _build(BuildConfig, values, "")
+
+
+def load_config(path: str | Path | None) -> BuildConfig:
+    """Load a TOML or JSON config file; ``None`` gives the defaults."""
+    if path is None:
+        return BuildConfig()
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    values = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    return config_from_dict(values)
+
+
+def config_to_dict(config: BuildConfig) -> dict[str, Any]:
+    """Plain nested dict (tuples as lists) of a config, for JSON."""
+    return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def config_hash(config: BuildConfig) -> str:
+    """sha256 of the canonical JSON of the effective config."""
+    canonical = json.dumps(config_to_dict(config), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()

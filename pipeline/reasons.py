@@ -1,0 +1,49 @@
+"""Every reason a record can be excluded for: one enumeration, in one place."""
+from __future__ import annotations
+
+import enum
+import json
+
+
+class Reason(str, enum.Enum):
+    """Why a record was left out. The value is what ``excluded/`` stores."""
+
+    # ingest: the source or the file could not be turned into a text record
+    SOURCE_UNAVAILABLE = "source_unavailable"  # clone/open failed; one record per repository
+    ARCHIVE_LIMIT = "archive_limit"  # archive exceeds file-count or total-size bounds
+    UNSAFE_PATH = "unsafe_path"  # absolute path or traversal ("..") in an archive member
+    SYMLINK = "symlink"  # links are recorded, never followed
+    BINARY = "binary"  # NUL byte in the first 8 KiB
+    TOO_LARGE = "too_large"  # over ingest.max_file_bytes
+    UNDECODABLE = "undecodable"  # neither UTF-8 nor a detectable encoding
+    UNSUPPORTED_LANGUAGE = "unsupported_language"  # extension/filename not in the table
+    # licences
+    NON_PERMISSIVE = "license_non_permissive"
+    NO_LICENSE = "license_none"
+    # quality filters
+    VENDORED = "vendored"
+    GENERATED = "generated"
+    MAX_LINE_LENGTH = "max_line_length"
+    MEAN_LINE_LENGTH = "mean_line_length"
+    ALPHANUMERIC_FRACTION = "alphanumeric_fraction"
+    XML_DECLARATION = "xml_declaration"
+    HTML_VISIBLE_TEXT = "html_visible_text"
+    DATA_FILE_SIZE = "data_file_size"  # JSON/YAML outside the kept size window
+    # dedup
+    EXACT_DUPLICATE = "exact_duplicate"
+    NEAR_DUPLICATE = "near_duplicate"
+
+
+def exclude(record: dict, reason: Reason, stage: str, duplicate_of: str | None = None,
+            **details: object) -> dict:
+    """A copy of ``record`` marked excluded by ``stage`` for ``reason``.
+
+    ``details`` holds the measured value and the threshold (JSON, keys sorted, so output
+    stays byte-identical across runs).
+    """
+    marked = dict(record)
+    marked["reason"] = reason.value
+    marked["stage"] = stage
+    marked["details"] = json.dumps(details, sort_keys=True) if details else None
+    marked["duplicate_of"] = duplicate_of
+    return marked

@@ -1,0 +1,115 @@
+"""The one record schema every stage reads and writes.
+
+A record is a plain ``dict`` keyed by the field names below; a batch of records is a
+``pyarrow.RecordBatch`` with :data:`RECORD_SCHEMA`. Every stage also emits the four
+exclusion fields (:data:`EXCLUSION_FIELDS`): they are null on a kept record and say why,
+where and in favour of what a record was excluded otherwise. :data:`STAGE_SCHEMA` is the
+union, the shape of a stage's persisted output and of ``excluded/`` in a release.
+
+Fields (all strings UTF-8, all hashes lowercase hex):
+
+- ``id``: stable, content-addressed id: sha256 of ``kind``, ``repo``, ``path`` and the git
+  blob sha, so the same file at the same path of the same repository keeps its id across
+  builds, and any change of its bytes gives a new one.
+- ``kind``: what the record is: ``file`` (later ``issue``, ``commit``, ``notebook``), or
+  ``repository`` for the one record that accounts for a source that could not be read.
+- ``repo``: ``owner/name`` as given in the repository manifest.
+- ``source_url``: where the repository was read from (git URL, local path or archive path).
+- ``revision``: commit sha the file was read at; null for directories and archives.
+- ``revision_date``: committer date of ``revision`` (UTC); null where unknown.
+- ``path``: POSIX path of the file relative to the repository root.
+- ``blob_sha``: git blob sha1 of the raw bytes (``git hash-object``), computed for every
+  source, so files compare across git and archive sources.
+- ``language``: language from the extension/filename table (``pipeline/ingest/languages.py``);
+  null when the file is of no language the build keeps.
+- ``extension``: lowercase extension without the dot (``py``); empty when there is none.
+- ``size``: size of the raw bytes.
+- ``encoding``: the encoding the bytes were decoded from (``utf-8``, ``cp1252``, ...).
+- ``content``: the decoded text; null on excluded records unless the config keeps it.
+- ``content_hash``: sha256 of the UTF-8 encoded ``content``: the key of exact dedup.
+- ``license``: SPDX expression that applies to the file; null when none was found.
+- ``license_class``: ``permissive`` | ``no_license`` | ``non_permissive``.
+- ``license_source``: ``metadata`` (the manifest's licence) or the repository path of the
+  licence file(s) the decision came from, ``;``-separated; null with ``no_license``.
+- ``stars``, ``forks``: repository popularity from the manifest (0 when not given).
+- ``reason``: null when kept; else one :class:`pipeline.reasons.Reason` value.
+- ``stage``: the stage that excluded the record.
+- ``details``: JSON object with the measured value and threshold behind the reason.
+- ``duplicate_of``: for duplicates, the id of the record kept in this one's place.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import pyarrow as pa
+
+SCHEMA_VERSION = "1.0"
+
+LICENSE_CLASSES = ("permissive", "no_license", "non_permissive")
+
+RECORD_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("repo", pa.string(), nullable=False),
+        pa.field("source_url", pa.string()),
+        pa.field("revision", pa.string()),
+        pa.field("revision_date", pa.timestamp("us", tz="UTC")),
+        pa.field("path", pa.string(), nullable=False),
+        pa.field("blob_sha", pa.string()),
+        pa.field("language", pa.string()),
+        pa.field("extension", pa.string()),
+        pa.field("size", pa.int64()),
+        pa.field("encoding", pa.string()),
+        pa.field("content", pa.string()),
+        pa.field("content_hash", pa.string()),
+        pa.field("license", pa.string()),
+        pa.field("license_class", pa.string()),
+        pa.field("license_source", pa.string()),
+        pa.field("stars", pa.int64()),
+        pa.field("forks", pa.int64()),
+    ]
+)
+
+EXCLUSION_FIELDS = (
+    pa.field("reason", pa.string()),
+    pa.field("stage", pa.string()),
+    pa.field("details", pa.string()),
+    pa.field("duplicate_of", pa.string()),
+)
+
+STAGE_SCHEMA = pa.schema(list(RECORD_SCHEMA) + list(EXCLUSION_FIELDS))
+
+FIELD_NAMES = tuple(STAGE_SCHEMA.names)
+
+
+def git_blob_sha(data: bytes) -> str:
+    """The sha1 git gives ``data`` as a blob (``git hash-object``)."""
+    header = b"blob %d\0" % len(data)
+    return hashlib.sha1(header + data).hexdigest()
+
+
+def record_id(kind: str, repo: str, path: str, blob_sha: str) -> str:
+    """Stable content-addressed id of a record (see the module docstring)."""
+    key = "\0".join((kind, repo, path, blob_sha or ""))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def content_hash(text: str) -> str:
+    """sha256 of the UTF-8 bytes of ``text``: the exact-dedup key."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_record(**fields: object) -> dict:
+    """A record with every field of :data:`STAGE_SCHEMA` present (missing ones null)."""
+    unknown = set(fields) - set(FIELD_NAMES)
+    if unknown:
+        raise ValueError(f"unknown record fields: {sorted(unknown)}")
+    record = dict.fromkeys(FIELD_NAMES)
+    record.update(fields)
+    return record
+
+
+def to_batch(records: list[dict]) -> pa.RecordBatch:
+    """Records to an Arrow batch with :data:`STAGE_SCHEMA` (the one conversion point)."""
+    return pa.RecordBatch.from_pylist(records, schema=STAGE_SCHEMA)

@@ -1,0 +1,120 @@
+"""Release layout: deterministic Parquet shards, the excluded records, and manifest.json.
+
+```
+OUT/releases/<version>/
+  data/<kind>/<language>/part-00000.parquet   kept records, sorted by id, zstd
+  excluded/part-00000.parquet                  every excluded record with its reason
+  manifest.json                                schema version, config hash, counts, shards
+OUT/CURRENT                                    name of the current version
+```
+Shard contents, order and names depend only on the records and the config, and the
+Parquet writer is given no timestamps, so the same input gives byte-identical files.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import os
+import re
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.config import ShardConfig
+from pipeline.schema import RECORD_SCHEMA, STAGE_SCHEMA
+
+EXCLUDED_DIR = "excluded"
+DATA_DIR = "data"
+UNKNOWN_LANGUAGE = "unknown"
+_SAFE_NAME = re.compile(r"[^a-z0-9+#._-]")
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardInfo:
+    """One written shard: release-relative path, rows, bytes and sha256."""
+
+    path: str
+    rows: int
+    bytes: int
+    sha256: str
+
+
+def group_dir(kind: str, language: str | None) -> str:
+    """Release-relative directory of the shards of one (kind, language)."""
+    name = _SAFE_NAME.sub("_", (language or UNKNOWN_LANGUAGE).lower())
+    return f"{DATA_DIR}/{_SAFE_NAME.sub('_', kind.lower())}/{name}"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _split_by_size(rows: Iterable[dict], target_bytes: int) -> Iterator[list[dict]]:
+    """Consecutive chunks whose content adds up to about ``target_bytes`` each."""
+    chunk: list[dict] = []
+    size = 0
+    for row in rows:
+        chunk.append(row)
+        size += len(row.get("content") or "") + 256  # 256: a row's metadata, roughly
+        if size >= target_bytes:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def write_group(rows: Iterable[dict], release_dir: Path, relative_dir: str,
+                schema: pa.Schema, config: ShardConfig) -> list[ShardInfo]:
+    """Write rows (already in their final order) as part-00000.parquet, part-00001, ..."""
+    target = release_dir / relative_dir
+    target.mkdir(parents=True, exist_ok=True)
+    infos = []
+    for number, chunk in enumerate(_split_by_size(rows, config.target_shard_bytes)):
+        path = target / f"part-{number:05d}.parquet"
+        table = pa.Table.from_pylist(chunk, schema=STAGE_SCHEMA).select(schema.names)
+        pq.write_table(table.cast(schema), path, compression=config.compression,
+                       row_group_size=config.row_group_rows, write_statistics=True)
+        infos.append(ShardInfo(f"{relative_dir}/{path.name}", len(chunk),
+                               path.stat().st_size, file_sha256(path)))
+    return infos
+
+
+def write_kept_shards(rows: Iterable[dict], release_dir: Path, config: ShardConfig
+                      ) -> list[ShardInfo]:
+    """Write kept rows sorted by (kind, language, id): one shard series per group."""
+    infos = []
+    for (kind, language), group in itertools.groupby(
+            rows, key=lambda row: (row["kind"], row["language"])):
+        infos.extend(write_group(group, release_dir, group_dir(kind, language),
+                                 RECORD_SCHEMA, config))
+    return infos
+
+
+def write_excluded_shards(rows: Iterable[dict], release_dir: Path, config: ShardConfig
+                          ) -> list[ShardInfo]:
+    """Write excluded rows sorted by id; content only if the config keeps it."""
+    if not config.keep_excluded_content:
+        rows = ({**row, "content": None} for row in rows)
+    return write_group(rows, release_dir, EXCLUDED_DIR, STAGE_SCHEMA, config)
+
+
+def write_manifest(release_dir: Path, manifest: dict) -> Path:
+    """manifest.json with sorted keys, so equal builds give equal bytes."""
+    path = release_dir / "manifest.json"
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def switch_current(out_dir: Path, version: str) -> None:
+    """Point ``OUT/CURRENT`` at ``version`` atomically (write aside, then rename)."""
+    pending = out_dir / "CURRENT.tmp"
+    pending.write_text(version + "\n", encoding="utf-8")
+    os.replace(pending, out_dir / "CURRENT")
