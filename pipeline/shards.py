@@ -43,10 +43,14 @@ class ShardInfo:
     sha256: str
 
 
+def _safe_name(name: str | None) -> str:
+    """A single, harmless path component (no separators, no leading dots)."""
+    return _SAFE_NAME.sub("_", (name or "").lower()).lstrip(".") or UNKNOWN_LANGUAGE
+
+
 def group_dir(kind: str, language: str | None) -> str:
     """Release-relative directory of the shards of one (kind, language)."""
-    name = _SAFE_NAME.sub("_", (language or UNKNOWN_LANGUAGE).lower())
-    return f"{DATA_DIR}/{_SAFE_NAME.sub('_', kind.lower())}/{name}"
+    return f"{DATA_DIR}/{_safe_name(kind)}/{_safe_name(language)}"
 
 
 def file_sha256(path: Path) -> str:

@@ -1,4 +1,4 @@
-"""Exact deduplication and the keep rule that every dedup stage shares.
+"""The keep rule every dedup stage shares.
 
 Which copy of a group of duplicates stays is decided by :func:`keep_key` alone, so the
 choice does not depend on partitioning or input order: permissive > no_license >
@@ -7,13 +7,8 @@ non_permissive, then more stars, more forks, newer revision date, then repo, pat
 from __future__ import annotations
 
 import datetime
-import itertools
-from typing import Iterable, Iterator
-
-import pyarrow as pa
 
 from pipeline.reasons import Reason, exclude
-from pipeline.schema import to_batch
 
 _CLASS_RANK = {"permissive": 0, "no_license": 1, "non_permissive": 2}
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
@@ -47,21 +42,3 @@ def mark_duplicates(group: list[dict], reason: Reason, stage: str) -> list[dict]
         exclude(record, reason, stage, duplicate_of=keeper["id"], group_size=len(group))
         for record in ordered[1:]
     ]
-
-
-def exact_dedup_batches(batches: Iterable[pa.RecordBatch], stage: str = "exact_dedup"
-                        ) -> Iterator[pa.RecordBatch]:
-    """Exact dedup over batches sorted by ``content_hash`` (all copies of a hash together).
-
-    The Spark job hash-partitions by ``content_hash`` and sorts within partitions, so a
-    group never spans two partitions; groups may span batches, which this handles.
-    """
-    rows = (row for batch in batches for row in batch.to_pylist())
-    out: list[dict] = []
-    for _, group in itertools.groupby(rows, key=lambda row: row["content_hash"]):
-        out.extend(mark_duplicates(list(group), Reason.EXACT_DUPLICATE, stage))
-        if len(out) >= 10_000:
-            yield to_batch(out)
-            out = []
-    if out:
-        yield to_batch(out)

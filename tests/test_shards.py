@@ -1,0 +1,56 @@
+"""Release shards: deterministic bytes, size targets, excluded content, readers."""
+from __future__ import annotations
+
+import pyarrow.parquet as pq
+
+from pipeline.config import ShardConfig
+from pipeline.reasons import Reason, exclude
+from pipeline.schema import RECORD_SCHEMA, content_hash, new_record
+from pipeline.shards import (file_sha256, group_dir, write_excluded_shards,
+                             write_kept_shards)
+
+
+def _rows(n, language="python"):
+    rows = []
+    for i in range(n):
+        text = f"def f{i}():\n    return {i}\n" * 20
+        rows.append(new_record(id=f"{i:08d}", kind="file", repo="o/r", path=f"f{i}.py",
+                               language=language, content=text,
+                               content_hash=content_hash(text), size=len(text),
+                               stars=0, forks=0))
+    return rows
+
+
+def test_shards_split_by_target_size_and_are_byte_identical(tmp_path):
+    config = ShardConfig(target_shard_bytes=20_000, row_group_rows=50)
+    rows = sorted(_rows(100, "go") + _rows(100, "python"),
+                  key=lambda r: (r["kind"], r["language"], r["id"]))
+    first = write_kept_shards(iter(rows), tmp_path / "a", config)
+    second = write_kept_shards(iter(rows), tmp_path / "b", config)
+    assert [i.sha256 for i in first] == [i.sha256 for i in second]
+    assert {i.path.rsplit("/", 1)[0] for i in first} == {"data/file/go", "data/file/python"}
+    assert len(first) > 4  # ~600 bytes a row, 20 kB a shard
+    assert sum(i.rows for i in first) == 200
+    table = pq.read_table(tmp_path / "a" / first[0].path)
+    assert table.schema.names == RECORD_SCHEMA.names
+    assert file_sha256(tmp_path / "a" / first[0].path) == first[0].sha256
+
+
+def test_excluded_shards_drop_content_unless_kept(tmp_path):
+    rows = [exclude(r, Reason.MAX_LINE_LENGTH, "quality", value=2000, threshold=1000)
+            for r in _rows(3)]
+    infos = write_excluded_shards(iter(rows), tmp_path / "x", ShardConfig())
+    table = pq.read_table(tmp_path / "x" / infos[0].path)
+    assert table.column("content").null_count == 3
+    assert table.column("reason").to_pylist() == ["max_line_length"] * 3
+    assert '"threshold": 1000' in table.column("details")[0].as_py()
+    kept = write_excluded_shards(iter(rows), tmp_path / "y",
+                                 ShardConfig(keep_excluded_content=True))
+    assert pq.read_table(tmp_path / "y" / kept[0].path).column("content").null_count == 0
+
+
+def test_group_dir_is_filesystem_safe():
+    assert group_dir("file", "c++") == "data/file/c++"
+    assert group_dir("file", None) == "data/file/unknown"
+    assert group_dir("file", "../etc") == "data/file/_etc"
+    assert group_dir("file", "..") == "data/file/unknown"
