@@ -1,0 +1,110 @@
+"""Ingest: one repository of the manifest in, one record per file of its source out.
+
+Every file of the source gives one ``kind="file"`` record, in path order; the ones that
+cannot become a text record of a kept language leave ingest excluded (content null):
+SYMLINK, UNSAFE_PATH, ARCHIVE_LIMIT, TOO_LARGE (from :mod:`.sources`), then BINARY,
+UNSUPPORTED_LANGUAGE and UNDECODABLE. A source that cannot be read gives exactly one
+``kind="repository"`` record excluded as SOURCE_UNAVAILABLE. Licence fields stay null: the
+licences step fills them, from the manifest's licence and from :attr:`IngestedRepo.license_files`.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Callable
+
+from pipeline.config import IngestConfig
+from pipeline.ingest.decode import decode, is_binary
+from pipeline.ingest.languages import extension_of, language_for
+from pipeline.ingest.manifest import ManifestError, RepoEntry, read_manifest
+from pipeline.ingest.sources import (UNREADABLE, RawFile, Snapshot, SourceError, open_snapshot,
+                                     redacted_source)
+from pipeline.reasons import Reason, exclude
+from pipeline.schema import content_hash, new_record, record_id
+
+STAGE = "ingest"
+
+__all__ = ["IngestedRepo", "ManifestError", "RepoEntry", "STAGE", "ingest_repository",
+           "read_manifest"]
+
+
+@dataclasses.dataclass
+class IngestedRepo:
+    """The records of one repository and the decoded text of its licence files by path."""
+
+    records: list[dict]
+    license_files: dict[str, str]
+
+
+def _base_record(raw: RawFile, entry: RepoEntry, snapshot: Snapshot) -> dict:
+    return new_record(
+        id=record_id("file", entry.name, raw.path, raw.blob_sha), kind="file", repo=entry.name,
+        source_url=snapshot.source_url, revision=snapshot.revision,
+        revision_date=snapshot.revision_date, path=raw.path, blob_sha=raw.blob_sha,
+        language=language_for(raw.path), extension=extension_of(raw.path), size=raw.size,
+        stars=entry.stars, forks=entry.forks)
+
+
+def _file_record(raw: RawFile, record: dict, config: IngestConfig,
+                 is_license_file: Callable[[str], bool]) -> tuple[dict, str | None]:
+    """The record of one file and its text when it is a licence file."""
+    if raw.problem is not None:
+        return exclude(record, raw.problem, STAGE, **raw.details), None
+    data = raw.data
+    if is_binary(data, config):
+        return exclude(record, Reason.BINARY, STAGE, nul_offset=data.index(b"\0"),
+                       binary_sniff_bytes=config.binary_sniff_bytes), None
+    licence = is_license_file(raw.path)
+    if record["language"] is None and not licence:
+        return exclude(record, Reason.UNSUPPORTED_LANGUAGE, STAGE,
+                       extension=record["extension"]), None
+    decoded = decode(data, config)
+    if decoded is None:
+        return exclude(record, Reason.UNDECODABLE, STAGE,
+                       max_encoding_chaos=config.max_encoding_chaos,
+                       min_encoding_coherence=config.min_encoding_coherence), None
+    text, encoding = decoded
+    record["encoding"] = encoding
+    licence_text = text if licence else None
+    if record["language"] is None:
+        return exclude(record, Reason.UNSUPPORTED_LANGUAGE, STAGE,
+                       extension=record["extension"]), licence_text
+    record["content"] = text
+    record["content_hash"] = content_hash(text)
+    return record, licence_text
+
+
+def unavailable_record(entry: RepoEntry, message: str) -> dict:
+    """The one record that accounts for a repository whose source could not be read."""
+    record = new_record(id=record_id("repository", entry.name, "", ""), kind="repository",
+                        repo=entry.name, source_url=redacted_source(entry.source), path="",
+                        stars=entry.stars, forks=entry.forks)
+    return exclude(record, Reason.SOURCE_UNAVAILABLE, STAGE, error=message)
+
+
+def ingest_repository(entry: RepoEntry, config: IngestConfig, scratch_dir: Path,
+                      is_license_file: Callable[[str], bool]) -> IngestedRepo:
+    """Read ``entry``'s source and turn every file into a record (see the module docstring).
+
+    An error on one file excludes that file (its message in ``details``); only a source
+    that cannot be read, or stops being readable midway, gives the one SOURCE_UNAVAILABLE
+    record instead of file records.
+    """
+    records: list[dict] = []
+    license_files: dict[str, str] = {}
+    try:
+        with open_snapshot(entry.source, config, scratch_dir) as snapshot:
+            for raw in snapshot.files:
+                try:
+                    record, licence_text = _file_record(
+                        raw, _base_record(raw, entry, snapshot), config, is_license_file)
+                except Exception as error:  # one file must never abort the repository
+                    record = exclude(_base_record(raw, entry, snapshot), UNREADABLE, STAGE,
+                                     error=f"{type(error).__name__}: {error}")
+                    licence_text = None
+                records.append(record)
+                if licence_text is not None:
+                    license_files[raw.path] = licence_text
+    except SourceError as error:
+        return IngestedRepo([unavailable_record(entry, str(error))], {})
+    return IngestedRepo(records, license_files)

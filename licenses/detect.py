@@ -1,0 +1,230 @@
+"""Licence detection in a text with ScanCode's licence index, cached by normalised text.
+
+ScanCode's index takes seconds to load, so it is loaded once per process
+(:func:`get_detector`) and shared by every :class:`LicenseDetector`. Detection runs on the
+NORMALISED text (:func:`normalise_license_text`: copyright and author lines dropped,
+whitespace collapsed, blank lines dropped), and its result is cached by the sha256 of that
+text: the same MIT, BSD and Apache texts recur across millions of repositories with only
+the copyright line changed, and a cache hit gives exactly what a miss would have (the
+result is a function of the normalised text alone). Line numbers are mapped back to the
+lines of the text that was given.
+
+The detector reports; it does not decide. Which matches make a directory's licence is
+:mod:`licenses.resolve`'s business.
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import hashlib
+import re
+import threading
+import time
+
+from licenses.policy import combine_and
+
+# Rule kinds, strongest first, named after ScanCode's rule flags (is_license_text, ...).
+RULE_KINDS = ("text", "notice", "tag", "reference", "intro", "clue")
+
+# LRU bound of the detection cache: one entry is a few hundred bytes, so 100,000 entries
+# stay well under 100 MB per worker; The Stack v2's licence files collapse to far fewer
+# distinct normalised texts per partition (measured: bench/ and the demo corpus).
+DEFAULT_CACHE_ENTRIES = 100_000
+# Seconds of matching per text before ScanCode returns what it has: ScanCode's own
+# per-file default (``scancode --timeout``, 120 s).
+DEFAULT_TIMEOUT_S = 120.0
+
+# A copyright or authorship statement: starts with "Copyright", "(c)", "©", "Portions
+# Copyright", "Author(s):", "Written by", "Maintained by", "Contributors:".
+_COPYRIGHT_LINE = re.compile(
+    r"""^\W*(?:portions\s+)?(?:copyright\b|\(c\)|©|authors?\s*[:=]|written\s+by\b
+        |maintained\s+by\b|contributors?\s*:)""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# Words that make a copyright line also a licence statement ("Copyright 2019 Google LLC.
+# Licensed under the Apache License, Version 2.0"): such a line is kept.
+_LICENSE_WORDS = re.compile(
+    r"licen[cs]|permission|granted|public\s+domain|warrant|redistribut|gpl|\bmit\b|\bbsd\b",
+    re.IGNORECASE,
+)
+_WHITESPACE = re.compile(r"\s+")
+
+
+@dataclasses.dataclass(frozen=True)
+class NormalisedText:
+    """A licence text reduced to what decides its licence, and where its lines came from."""
+
+    text: str
+    source_lines: tuple[int, ...]  # 1-based line of the original text for each line here
+
+    @property
+    def key(self) -> str:
+        """sha256 of the normalised text: the detection cache key."""
+        return hashlib.sha256(self.text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def normalise_license_text(text: str) -> NormalisedText:
+    """Drop copyright/author lines and blank lines; collapse whitespace inside lines."""
+    kept: list[str] = []
+    source_lines: list[int] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        collapsed = _WHITESPACE.sub(" ", line).strip()
+        if not collapsed:
+            continue
+        if _COPYRIGHT_LINE.match(collapsed) and not _LICENSE_WORDS.search(collapsed):
+            continue
+        kept.append(collapsed)
+        source_lines.append(number)
+    return NormalisedText("\n".join(kept), tuple(source_lines))
+
+
+@dataclasses.dataclass(frozen=True)
+class Match:
+    """One ScanCode match in a text."""
+
+    license: str  # SPDX expression of the matched rule
+    score: float  # ScanCode match score, 0-100
+    coverage: float  # percentage of the rule's tokens matched, 0-100
+    matched_length: int  # matched tokens
+    rule_kind: str  # one of RULE_KINDS
+    rule: str  # ScanCode rule identifier (mit.LICENSE, apache-2.0_70.RULE, ...)
+    start_line: int  # 1-based, in the text given to detect()
+    end_line: int
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class FileDetection:
+    """What ScanCode found in one text.
+
+    ``expression`` is every matched licence AND-ed together (sorted, deduplicated): the raw
+    report, not a decision. ``text_fraction`` is the share of the normalised lines that
+    licence texts and notices cover (the rest being prose, tables, lists).
+    """
+
+    expression: str | None
+    matches: tuple[Match, ...]
+    text_fraction: float
+
+    def to_dict(self) -> dict:
+        return {
+            "expression": self.expression,
+            "text_fraction": self.text_fraction,
+            "matches": [m.to_dict() for m in self.matches],
+        }
+
+
+def _rule_kind(rule) -> str:
+    # Every rule ScanCode returns has one flag; only its false-positive rules have none,
+    # and those are filtered out before matches are returned.
+    return next(kind for kind in RULE_KINDS if getattr(rule, f"is_license_{kind}"))
+
+
+def _covered_fraction(spans: list[tuple[int, int]], line_count: int) -> float:
+    covered: set[int] = set()
+    for start, end in spans:
+        covered.update(range(start, end + 1))
+    return round(len(covered) / line_count, 4) if line_count else 0.0
+
+
+class LicenseDetector:
+    """Detects licences in texts with ScanCode's index (loaded once per process)."""
+
+    def __init__(self, use_cache: bool = True, cache_entries: int = DEFAULT_CACHE_ENTRIES,
+                 timeout_s: float = DEFAULT_TIMEOUT_S):
+        from licensedcode import cache as scancode_cache
+
+        self._index = scancode_cache.get_index()
+        self._licensing = scancode_cache.get_licensing()
+        self._to_spdx = scancode_cache.build_spdx_license_expression
+        self.use_cache = use_cache
+        self.cache_entries = cache_entries
+        self.timeout_s = timeout_s
+        self._cache: collections.OrderedDict[str, FileDetection] = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def cache_info(self) -> dict:
+        """Hit and miss counters and the number of cached detections."""
+        return {"hits": self.hits, "misses": self.misses, "entries": len(self._cache)}
+
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
+            self.hits = self.misses = 0
+
+    def detect(self, text: str) -> FileDetection:
+        """Licences in ``text``; line numbers are those of ``text``."""
+        normalised = normalise_license_text(text)
+        detection = self._cached_detection(normalised)
+        return dataclasses.replace(detection, matches=tuple(
+            dataclasses.replace(
+                m,
+                start_line=normalised.source_lines[m.start_line - 1],
+                end_line=normalised.source_lines[m.end_line - 1],
+            )
+            for m in detection.matches
+        ))
+
+    def _cached_detection(self, normalised: NormalisedText) -> FileDetection:
+        if not self.use_cache:
+            self.misses += 1
+            return self._detect_normalised(normalised.text)
+        key = normalised.key
+        with self._lock:
+            found = self._cache.get(key)
+            if found is not None:
+                self._cache.move_to_end(key)
+                self.hits += 1
+                return found
+            self.misses += 1
+        detection = self._detect_normalised(normalised.text)
+        with self._lock:
+            self._cache[key] = detection
+            while len(self._cache) > self.cache_entries:
+                self._cache.popitem(last=False)
+        return detection
+
+    def _detect_normalised(self, text: str) -> FileDetection:
+        """Detection on a normalised text; line numbers are of that text."""
+        if not text:
+            return FileDetection(None, (), 0.0)
+        scancode_matches = self._index.match(
+            query_string=text, deadline=time.time() + self.timeout_s, unknown_licenses=False)
+        matches = tuple(sorted(
+            (
+                Match(
+                    license=self._to_spdx(m.rule.license_expression, self._licensing),
+                    score=float(m.score()),
+                    coverage=float(m.coverage()),
+                    matched_length=m.len(),
+                    rule_kind=_rule_kind(m.rule),
+                    rule=m.rule.identifier,
+                    start_line=m.start_line,
+                    end_line=m.end_line,
+                )
+                for m in scancode_matches
+            ),
+            key=lambda m: (m.start_line, m.end_line, m.rule, m.license),
+        ))
+        expression = combine_and(m.license for m in matches)
+        line_count = text.count("\n") + 1
+        text_spans = [(m.start_line, m.end_line) for m in matches
+                      if m.rule_kind in ("text", "notice")]
+        return FileDetection(expression, matches, _covered_fraction(text_spans, line_count))
+
+
+_DETECTOR: LicenseDetector | None = None
+_DETECTOR_LOCK = threading.Lock()
+
+
+def get_detector() -> LicenseDetector:
+    """The process-wide detector (with cache); ScanCode's index loads on the first call."""
+    global _DETECTOR
+    with _DETECTOR_LOCK:
+        if _DETECTOR is None:
+            _DETECTOR = LicenseDetector()
+        return _DETECTOR

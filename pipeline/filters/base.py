@@ -1,0 +1,44 @@
+"""Pieces the quality rules share: reading a record's text, and matching its path."""
+from __future__ import annotations
+
+import re
+
+
+def record_text(record: dict) -> str:
+    """The record's ``content``; a kept record without text is a pipeline bug, said loudly."""
+    content = record.get("content")
+    if not isinstance(content, str):
+        raise TypeError(
+            f"quality filters need the text of every kept record; record {record.get('id')!r} "
+            f"({record.get('repo')!r}:{record.get('path')!r}) has content of type "
+            f"{type(content).__name__}"
+        )
+    return content
+
+
+class PathRules:
+    """Directory and file-name patterns, matched against a record's POSIX path.
+
+    ``directories``: regex alternatives for one or more whole directory names (``a/b``);
+    they match anywhere in the path unless anchored with ``^``. ``files``: regex
+    alternatives that must match the whole file name. Both are case-insensitive (wrap a
+    part in ``(?-i:...)`` to make it exact).
+    """
+
+    def __init__(self, directories: list[str], files: list[str]):
+        self._directories = re.compile(
+            "|".join(f"(?:(?:^|/)(?:{d})/)" if not d.startswith("^") else f"(?:{d}/)"
+                     for d in directories),
+            re.IGNORECASE,
+        )
+        self._files = re.compile("|".join(f"(?:{f})" for f in files), re.IGNORECASE)
+
+    def match(self, path: str) -> dict | None:
+        """``{"rule": "directory" | "file", "value": what matched}`` or None."""
+        directory, _, name = path.rpartition("/")
+        found = self._directories.search(directory + "/") if directory else None
+        if found:
+            return {"rule": "directory", "value": found.group().lstrip("/")}
+        if self._files.fullmatch(name):
+            return {"rule": "file", "value": name}
+        return None

@@ -1,0 +1,51 @@
+"""The quality stage: every rule of the package, in order, from the config."""
+from __future__ import annotations
+
+from pipeline.config import FilterConfig
+from pipeline.filters.content import (
+    AlphanumericFractionFilter,
+    MaxLineLengthFilter,
+    MeanLineLengthFilter,
+)
+from pipeline.filters.formats import DataFileSizeFilter, HtmlVisibleTextFilter, XmlDeclarationFilter
+from pipeline.filters.generated import GeneratedFilter
+from pipeline.filters.vendored import VendoredFilter
+from pipeline.stage import FilterStage, RecordFilter
+
+
+def quality_filters(config: FilterConfig) -> list[RecordFilter]:
+    """The rules in the order they are tried; the first one a record violates is its reason.
+
+    Path rules come first (a vendored or generated file is that, whatever its text), then
+    StarCoderData's basic filters, then the per-format ones, in the order of bigcode's
+    ``filtering.py``. Vendored and generated are left out when the config turns them off.
+    """
+    rules: list[RecordFilter] = []
+    if config.drop_vendored:
+        rules.append(VendoredFilter())
+    if config.drop_generated:
+        rules.append(GeneratedFilter(config.generated_header_chars))
+    rules += [
+        MaxLineLengthFilter(config.max_line_length, config.line_length_exempt),
+        MeanLineLengthFilter(config.max_mean_line_length, config.line_length_exempt),
+        AlphanumericFractionFilter(config.min_alphanumeric_fraction),
+        XmlDeclarationFilter(config.xml_declaration_window),
+        HtmlVisibleTextFilter(config.html_min_visible_fraction, config.html_min_visible_chars),
+        DataFileSizeFilter(config.data_min_chars, config.data_max_chars, config.data_languages),
+    ]
+    return rules
+
+
+class QualityStage(FilterStage):
+    """The "quality" stage: :func:`quality_filters` over the records still kept.
+
+    Only kept records should reach a stage (``pipeline.stage``); a record that arrives
+    already excluded leaves unchanged, so its first reason is never overwritten.
+    """
+
+    def __init__(self, config: FilterConfig):
+        super().__init__("quality", quality_filters(config))
+
+    def process(self, records: list[dict]) -> list[dict]:
+        judged = iter(super().process([r for r in records if r.get("reason") is None]))
+        return [next(judged) if r.get("reason") is None else r for r in records]

@@ -1,0 +1,93 @@
+"""The repository manifest: JSON Lines, one repository a line.
+
+``{"name": "owner/repo", "source": "<git URL | local git repository | directory | archive>",
+"stars": 0, "forks": 0, "license": null}``; ``stars``, ``forks`` and ``license`` may be left
+out. ``license`` is the repository's metadata licence (an SPDX expression). Blank lines and
+lines starting with ``#`` are skipped; anything else that is not such an object is an error
+that names the file and line.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+_NAME_PART = re.compile(r"[A-Za-z0-9_.-]+")
+_REQUIRED = ("name", "source")
+_OPTIONAL_COUNTS = ("stars", "forks")
+_FIELDS = frozenset(_REQUIRED + _OPTIONAL_COUNTS + ("license",))
+
+
+class ManifestError(ValueError):
+    """A manifest line that cannot be read; the message starts with ``file:line:``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RepoEntry:
+    """One repository to ingest."""
+
+    name: str  # "owner/repo"
+    source: str
+    stars: int = 0
+    forks: int = 0
+    license: str | None = None
+
+
+def _is_owner_repo(name: str) -> bool:
+    parts = name.split("/")
+    return len(parts) == 2 and all(
+        _NAME_PART.fullmatch(part) and part not in (".", "..") for part in parts
+    )
+
+
+def _entry(values: object, where: str) -> RepoEntry:
+    if not isinstance(values, dict):
+        raise ManifestError(f"{where}: expected a JSON object, got {type(values).__name__}")
+    unknown = sorted(set(values) - _FIELDS)
+    if unknown:
+        raise ManifestError(f"{where}: unknown field(s) {unknown}; allowed: {sorted(_FIELDS)}")
+    for field in _REQUIRED:
+        if field not in values:
+            raise ManifestError(f"{where}: missing field {field!r}")
+        if not isinstance(values[field], str) or not values[field].strip():
+            raise ManifestError(f"{where}: field {field!r} must be a non-empty string")
+    if not _is_owner_repo(values["name"]):
+        raise ManifestError(f"{where}: name {values['name']!r} is not of the form owner/repo")
+    for field in _OPTIONAL_COUNTS:
+        count = values.get(field, 0)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ManifestError(f"{where}: field {field!r} must be a non-negative integer, "
+                                f"got {count!r}")
+    license_ = values.get("license")
+    if license_ is not None and (not isinstance(license_, str) or not license_.strip()):
+        raise ManifestError(f"{where}: field 'license' must be null or a non-empty SPDX "
+                            f"expression, got {license_!r}")
+    return RepoEntry(values["name"], values["source"], values.get("stars", 0),
+                     values.get("forks", 0), license_)
+
+
+def read_manifest(path: str | Path) -> list[RepoEntry]:
+    """The repositories of the manifest at ``path``, in file order."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ManifestError(f"{path}: not UTF-8 ({error})") from error
+    entries: list[RepoEntry] = []
+    line_of_name: dict[str, int] = {}
+    for number, line in enumerate(text.split("\n"), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        where = f"{path}:{number}"
+        try:
+            values = json.loads(stripped)
+        except json.JSONDecodeError as error:
+            raise ManifestError(f"{where}: invalid JSON: {error}") from error
+        entry = _entry(values, where)
+        if entry.name in line_of_name:
+            raise ManifestError(f"{where}: duplicate name {entry.name!r} "
+                                f"(first given on line {line_of_name[entry.name]})")
+        line_of_name[entry.name] = number
+        entries.append(entry)
+    return entries
