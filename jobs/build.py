@@ -33,7 +33,7 @@ from licenses.detect import get_detector
 from licenses.files import is_license_file
 from licenses.policy import LicensePolicyStage
 from licenses.resolve import assign_licenses
-from pipeline.config import BuildConfig, config_hash, config_to_dict, load_config
+from pipeline.config import BuildConfig, config_hash, config_to_dict
 from pipeline.dedup import exact_dedup_batches
 from pipeline.filters import QualityStage
 from pipeline.ingest import ingest_repository

@@ -13,6 +13,9 @@ class Reason(str, enum.Enum):
     ARCHIVE_LIMIT = "archive_limit"  # archive exceeds file-count or total-size bounds
     UNSAFE_PATH = "unsafe_path"  # absolute path or traversal ("..") in an archive member
     SYMLINK = "symlink"  # links are recorded, never followed
+    SUBMODULE = "submodule"  # a gitlink: a commit pointer without content
+    SPECIAL_FILE = "special_file"  # device, fifo or socket in an archive or directory
+    UNREADABLE = "unreadable"  # I/O error, missing git object, corrupt archive member
     BINARY = "binary"  # NUL byte in the first 8 KiB
     TOO_LARGE = "too_large"  # over ingest.max_file_bytes
     UNDECODABLE = "undecodable"  # neither UTF-8 nor a detectable encoding

@@ -26,7 +26,7 @@ PYTHON_MODULE = "import os\n\n\ndef main():\n    return os.getcwd()\n\n\nif __na
 
 
 def _licence_text(key: str) -> str:
-    from licensedcode.models import get_licenses_db
+    from licensedcode.cache import get_licenses_db
 
     return get_licenses_db()[key].text
 

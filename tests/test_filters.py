@@ -23,6 +23,7 @@ from pipeline.filters import (
     quality_filters,
 )
 from pipeline.filters.measures import (
+    LINE_BREAKS,
     alphanumeric_count,
     alphanumeric_fraction,
     html_visible_text_length,
@@ -60,6 +61,16 @@ def test_line_lengths_follow_str_splitlines():
     assert mean_line_length(text) == (2 + 4 + 1 + 3) / 4
     assert max_line_length("") == 0 and mean_line_length("") == 0.0
     assert mean_line_length("\n\n") == 0.0  # two empty lines
+
+
+def test_line_lengths_equal_splitlines_on_every_line_end():
+    alphabet = "ab \t" + "".join(LINE_BREAKS) + "\r\n" * 3
+    generator = random.Random(5)
+    for _ in range(500):
+        text = "".join(generator.choice(alphabet) for _ in range(generator.randrange(0, 40)))
+        lengths = [len(line) for line in text.splitlines()]
+        assert max_line_length(text) == max(lengths, default=0), repr(text)
+        assert mean_line_length(text) == (sum(lengths) / len(lengths) if lengths else 0.0), repr(text)
 
 
 def test_alphanumeric_count_equals_str_isalnum_on_mixed_unicode():

@@ -22,13 +22,14 @@ from pipeline.ingest.decode import decode, is_binary
 from pipeline.ingest.languages import LANGUAGES, extension_of, language_for
 from pipeline.ingest.manifest import ManifestError, RepoEntry, read_manifest
 from pipeline.ingest import sources
+from pipeline.reasons import Reason
 from pipeline.ingest.sources import SourceError, checked_path, open_snapshot, redacted_source
 from pipeline.schema import git_blob_sha, record_id, to_batch
 
 CONFIG = IngestConfig(max_file_bytes=2000)
-UNREADABLE = sources.UNREADABLE.value
-SPECIAL_FILE = sources.SPECIAL_FILE.value
-GITLINK = sources.GITLINK.value
+UNREADABLE = Reason.UNREADABLE.value
+SPECIAL_FILE = Reason.SPECIAL_FILE.value
+GITLINK = Reason.SUBMODULE.value
 
 CP1252_TEXT = "// Größe der Übergabe prüfen – “Änderung” für Köln\nint groesse = 0;\n"
 LATIN1_TEXT = ("# Résumé: la méthode vérifie l'élément sélectionné\n"

@@ -19,19 +19,20 @@ def record_text(record: dict) -> str:
 class PathRules:
     """Directory and file-name patterns, matched against a record's POSIX path.
 
-    ``directories``: regex alternatives for one or more whole directory names (``a/b``);
-    they match anywhere in the path unless anchored with ``^``. ``files``: regex
-    alternatives that must match the whole file name. Both are case-insensitive (wrap a
-    part in ``(?-i:...)`` to make it exact).
+    ``directories``: regex alternatives for one or more whole directory names (``a/b``),
+    anywhere in the path; ``root_directories``: the same, only at the repository root;
+    ``files``: regex alternatives that must match the whole file name. All are
+    case-insensitive (wrap a part in ``(?-i:...)`` to make it exact). The alternatives are
+    joined behind one shared prefix, so a path is read once, not once per alternative.
     """
 
-    def __init__(self, directories: list[str], files: list[str]):
-        self._directories = re.compile(
-            "|".join(f"(?:(?:^|/)(?:{d})/)" if not d.startswith("^") else f"(?:{d}/)"
-                     for d in directories),
-            re.IGNORECASE,
-        )
-        self._files = re.compile("|".join(f"(?:{f})" for f in files), re.IGNORECASE)
+    def __init__(self, directories: list[str], files: list[str],
+                 root_directories: tuple[str, ...] = ()):
+        pattern = r"(?:^|/)(?:" + "|".join(directories) + ")/"
+        if root_directories:
+            pattern += r"|^(?:" + "|".join(root_directories) + ")/"
+        self._directories = re.compile(pattern, re.IGNORECASE)
+        self._files = re.compile("|".join(files), re.IGNORECASE)
 
     def match(self, path: str) -> dict | None:
         """``{"rule": "directory" | "file", "value": what matched}`` or None."""

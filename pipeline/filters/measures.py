@@ -28,20 +28,27 @@ _NOT_ASCII_ALNUM = bytes(b for b in range(256) if not (b < 128 and chr(b).isalnu
 _ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
 
 
-def line_lengths(text: str) -> list[int]:
-    """Length of every line of ``text`` (``str.splitlines``, terminators excluded)."""
-    return list(map(len, text.splitlines()))
+# What str.splitlines() ends a line at; "\r\n" is one line end of two characters.
+LINE_BREAKS = ("\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 
 
 def max_line_length(text: str) -> int:
     """The longest line's length; 0 for an empty text."""
-    return max(line_lengths(text), default=0)
+    return max(map(len, text.splitlines()), default=0)
 
 
 def mean_line_length(text: str) -> float:
-    """Mean line length; 0.0 for an empty text."""
-    lengths = line_lengths(text)
-    return sum(lengths) / len(lengths) if lengths else 0.0
+    """Mean length of the lines of ``text.splitlines()``; 0.0 for an empty text.
+
+    Counted without splitting (it runs on every file): the lines hold every character but
+    the line-end ones, and there is one line per line end, plus one for a last line that
+    has none.
+    """
+    break_chars = sum(map(text.count, LINE_BREAKS))
+    lines = break_chars - text.count("\r\n")
+    if text and text[-1] not in LINE_BREAKS:
+        lines += 1
+    return (len(text) - break_chars) / lines if lines else 0.0
 
 
 def alphanumeric_count(text: str) -> int:

@@ -21,7 +21,6 @@ VENDORED_PATHS = PathRules(
         r"\.yarn",  # Yarn 2+ commits its own release, plugins and cache here
         "site-packages", "dist-packages", "__pypackages__", r"\.venv", r"\.tox", r"\.eggs",
         "godeps/_workspace",  # Go before modules
-        "^(?-i:Pods)", "^(?-i:Carthage)",  # CocoaPods and Carthage checkouts, at the root
         # copied-in third-party code, by convention. "_vendor" is where pip, setuptools
         # and pkg_resources keep verbatim copies of other packages (requests, urllib3,
         # packaging, ...): vendored in the plain sense, so it goes too.
@@ -29,6 +28,7 @@ VENDORED_PATHS = PathRules(
         # build-tool wrappers: the same generated files in every repository that has them
         "gradle/wrapper", r"\.mvn/wrapper",
     ],
+    root_directories=("(?-i:Pods)", "(?-i:Carthage)"),  # CocoaPods and Carthage checkouts
     files=[
         r".+[.-]min\.(?:js|mjs|cjs|css)",  # minified JavaScript and CSS
         # single-file copies of widely bundled front-end libraries

@@ -17,15 +17,16 @@ from pipeline.config import IngestConfig
 from pipeline.ingest.decode import decode, is_binary
 from pipeline.ingest.languages import extension_of, language_for
 from pipeline.ingest.manifest import ManifestError, RepoEntry, read_manifest
-from pipeline.ingest.sources import (UNREADABLE, RawFile, Snapshot, SourceError, open_snapshot,
+from pipeline.ingest.sources import (RawFile, Snapshot, SourceError, open_snapshot,
                                      redacted_source)
 from pipeline.reasons import Reason, exclude
 from pipeline.schema import content_hash, new_record, record_id
 
 STAGE = "ingest"
 
-__all__ = ["IngestedRepo", "ManifestError", "RepoEntry", "STAGE", "ingest_repository",
-           "read_manifest"]
+__all__ = ["IngestedRepo", "ManifestError", "RawFile", "RepoEntry", "STAGE", "Snapshot",
+           "SourceError", "ingest_repository", "open_snapshot", "read_manifest",
+           "unavailable_record"]
 
 
 @dataclasses.dataclass
@@ -99,7 +100,7 @@ def ingest_repository(entry: RepoEntry, config: IngestConfig, scratch_dir: Path,
                     record, licence_text = _file_record(
                         raw, _base_record(raw, entry, snapshot), config, is_license_file)
                 except Exception as error:  # one file must never abort the repository
-                    record = exclude(_base_record(raw, entry, snapshot), UNREADABLE, STAGE,
+                    record = exclude(_base_record(raw, entry, snapshot), Reason.UNREADABLE, STAGE,
                                      error=f"{type(error).__name__}: {error}")
                     licence_text = None
                 records.append(record)

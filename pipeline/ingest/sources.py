@@ -52,12 +52,6 @@ from pipeline.schema import git_blob_sha
 # "target" is recorded by size only.
 PATH_MAX = 4096
 
-# Exclusions without a Reason of their own yet (reported to the lead); one name each, so a
-# dedicated Reason replaces them in one place.
-UNREADABLE = Reason.UNDECODABLE  # I/O error, missing git object, corrupt archive member
-GITLINK = Reason.SYMLINK  # a submodule: a commit pointer, no content
-SPECIAL_FILE = Reason.UNSAFE_PATH  # device, fifo, socket
-
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 _ZIP_SUFFIX = ".zip"
 _GIT_URL = re.compile(r"^(?:(?:https?|git|ssh|file)://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)
@@ -283,11 +277,11 @@ def _tree_entries(git_dir: str, tree: str) -> list[tuple[str, str, str, int | No
 def _git_blob(path: str, sha: str, reader: _ObjectReader) -> RawFile:
     found = reader.read(sha)
     if found is None:
-        return RawFile.excluded(path, UNREADABLE, None, sha,
+        return RawFile.excluded(path, Reason.UNREADABLE, None, sha,
                                 error="blob missing from the repository")
     raw = RawFile.of_bytes(path, found[2])
     if raw.blob_sha != sha:
-        return RawFile.excluded(path, UNREADABLE, raw.size, sha,
+        return RawFile.excluded(path, Reason.UNREADABLE, raw.size, sha,
                                 error=f"content hashes to {raw.blob_sha}, not to its blob sha")
     return raw
 
@@ -299,7 +293,7 @@ def _git_files(entries: list[tuple[str, str, str, int | None]], reader: _ObjectR
         if unsafe:
             yield RawFile.excluded(path, Reason.UNSAFE_PATH, size, problem=unsafe)
         elif mode == "160000":
-            yield RawFile.excluded(path, GITLINK, gitlink=True, commit=sha)
+            yield RawFile.excluded(path, Reason.SUBMODULE, gitlink=True, commit=sha)
         elif mode == "120000":
             found = reader.read(sha) if size <= PATH_MAX else None
             yield _link(path, _printable(found[2]) if found else None, size, sha)
@@ -353,15 +347,15 @@ def _read_regular_file(path: str, location: str, config: IngestConfig) -> RawFil
     try:
         descriptor = os.open(location, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as error:
-        return RawFile.excluded(path, UNREADABLE, error=_error_text(error))
+        return RawFile.excluded(path, Reason.UNREADABLE, error=_error_text(error))
     with os.fdopen(descriptor, "rb") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):
-            return RawFile.excluded(path, SPECIAL_FILE, file_type=_file_type(info.st_mode))
+            return RawFile.excluded(path, Reason.SPECIAL_FILE, file_type=_file_type(info.st_mode))
         try:
             data = handle.read(config.max_file_bytes + 1)
         except OSError as error:
-            return RawFile.excluded(path, UNREADABLE, error=_error_text(error))
+            return RawFile.excluded(path, Reason.UNREADABLE, error=_error_text(error))
     if len(data) > config.max_file_bytes:
         return _too_large(path, max(info.st_size, len(data)), config)
     return RawFile.of_bytes(path, data)
@@ -374,9 +368,9 @@ def _directory_entry(path: str, entry: os.DirEntry, config: IngestConfig) -> Raw
         if stat.S_ISLNK(info.st_mode):
             return _link(path, os.readlink(entry.path), info.st_size)
     except OSError as error:
-        return RawFile.excluded(path, UNREADABLE, error=_error_text(error))
+        return RawFile.excluded(path, Reason.UNREADABLE, error=_error_text(error))
     if not stat.S_ISREG(info.st_mode):
-        return RawFile.excluded(path, SPECIAL_FILE, file_type=_file_type(info.st_mode))
+        return RawFile.excluded(path, Reason.SPECIAL_FILE, file_type=_file_type(info.st_mode))
     if info.st_size > config.max_file_bytes:
         return _too_large(path, info.st_size, config)
     return _read_regular_file(path, entry.path, config)
@@ -395,7 +389,7 @@ def _directory_files(root: Path, config: IngestConfig) -> Iterator[RawFile]:
             if not prefix:
                 raise SourceError(f"cannot list {root}: {error}") from error
             path, _ = checked_path(prefix)
-            failed = RawFile.excluded(path, UNREADABLE, error=_error_text(error), directory=True)
+            failed = RawFile.excluded(path, Reason.UNREADABLE, error=_error_text(error), directory=True)
             pending.append((path, lambda failed=failed: failed))
             continue
         for entry in entries:
@@ -499,12 +493,12 @@ def _read_zip_file(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: str) -
         with archive.open(probe) as stream:
             data = stream.read(declared + 1)
     except _ZIP_MEMBER_ERRORS as error:
-        return RawFile.excluded(path, UNREADABLE, declared, error=_error_text(error))
+        return RawFile.excluded(path, Reason.UNREADABLE, declared, error=_error_text(error))
     if len(data) > declared:
         return RawFile.excluded(path, Reason.ARCHIVE_LIMIT, declared, declared_size=declared,
                                 decompressed_size_over=declared)
     if len(data) < declared or zlib.crc32(data) != info.CRC:
-        return RawFile.excluded(path, UNREADABLE, declared,
+        return RawFile.excluded(path, Reason.UNREADABLE, declared,
                                 error="member data does not match its declared size and CRC-32")
     return RawFile.of_bytes(path, data)
 
@@ -558,7 +552,7 @@ def _member_file(member: _Member, path: str, problem: str | None, config: Ingest
     if member.kind == "hardlink":
         return _link(path, member.target, hardlink=True)
     if member.kind == "special":
-        return RawFile.excluded(path, SPECIAL_FILE, file_type=member.file_type)
+        return RawFile.excluded(path, Reason.SPECIAL_FILE, file_type=member.file_type)
     if member.size > config.max_file_bytes:
         return _too_large(path, member.size, config)
     return member.load(path)
