@@ -21,7 +21,6 @@ from pipeline.ingest import IngestedRepo, ingest_repository
 from pipeline.ingest.decode import decode, is_binary
 from pipeline.ingest.languages import LANGUAGES, extension_of, language_for
 from pipeline.ingest.manifest import ManifestError, RepoEntry, read_manifest
-from pipeline.ingest import sources
 from pipeline.reasons import Reason
 from pipeline.ingest.sources import SourceError, checked_path, open_snapshot, redacted_source
 from pipeline.schema import git_blob_sha, record_id, to_batch
