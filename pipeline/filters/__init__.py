@@ -5,7 +5,11 @@ from pipeline.filters.content import (
     MaxLineLengthFilter,
     MeanLineLengthFilter,
 )
-from pipeline.filters.formats import DataFileSizeFilter, HtmlVisibleTextFilter, XmlDeclarationFilter
+from pipeline.filters.formats import (
+    DataFileSizeFilter,
+    HtmlVisibleTextFilter,
+    XmlDeclarationFilter,
+)
 from pipeline.filters.generated import GeneratedFilter
 from pipeline.filters.quality import QualityStage, quality_filters
 from pipeline.filters.vendored import VendoredFilter

@@ -8,10 +8,14 @@ paragraphs are single long lines.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from pipeline.filters.base import record_text
-from pipeline.filters.measures import alphanumeric_fraction, max_line_length, mean_line_length
+from pipeline.filters.measures import (
+    alphanumeric_fraction,
+    max_line_length,
+    mean_line_length,
+)
 from pipeline.reasons import Reason
 from pipeline.stage import RecordFilter
 

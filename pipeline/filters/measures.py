@@ -21,13 +21,6 @@ from __future__ import annotations
 import html
 import re
 
-# Every byte except the ASCII letters and digits, which are exactly the ASCII characters
-# for which str.isalnum() holds: deleting these from UTF-8 bytes leaves the ASCII
-# alphanumerics (multi-byte sequences are all >= 0x80 and go too).
-_NOT_ASCII_ALNUM = bytes(b for b in range(256) if not (b < 128 and chr(b).isalnum()))
-_ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
-
-
 # What str.splitlines() ends a line at; "\r\n" is one line end of two characters.
 LINE_BREAKS = ("\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 
@@ -49,6 +42,13 @@ def mean_line_length(text: str) -> float:
     if text and text[-1] not in LINE_BREAKS:
         lines += 1
     return (len(text) - break_chars) / lines if lines else 0.0
+
+
+# Every byte except the ASCII letters and digits, which are exactly the ASCII characters
+# for which str.isalnum() holds: deleting these from UTF-8 bytes leaves the ASCII
+# alphanumerics (multi-byte sequences are all >= 0x80 and go too).
+_NOT_ASCII_ALNUM = bytes(b for b in range(256) if not (b < 128 and chr(b).isalnum()))
+_ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
 
 
 def alphanumeric_count(text: str) -> int:

@@ -7,7 +7,11 @@ from pipeline.filters.content import (
     MaxLineLengthFilter,
     MeanLineLengthFilter,
 )
-from pipeline.filters.formats import DataFileSizeFilter, HtmlVisibleTextFilter, XmlDeclarationFilter
+from pipeline.filters.formats import (
+    DataFileSizeFilter,
+    HtmlVisibleTextFilter,
+    XmlDeclarationFilter,
+)
 from pipeline.filters.generated import GeneratedFilter
 from pipeline.filters.vendored import VendoredFilter
 from pipeline.stage import FilterStage, RecordFilter
