@@ -209,7 +209,8 @@ def download_sdist(package: DemoPackage, sdist_dir: Path) -> Path:
             completed = subprocess.run(command, capture_output=True, text=True,
                                        timeout=DOWNLOAD_TIMEOUT_S, check=False)
         except subprocess.TimeoutExpired:
-            raise _download_error(package, f"pip did not finish in {DOWNLOAD_TIMEOUT_S} s") from None
+            reason = f"pip did not finish in {DOWNLOAD_TIMEOUT_S} s"
+            raise _download_error(package, reason) from None
         if completed.returncode != 0:
             raise _download_error(package, _pip_failure_reason(completed.stderr))
         downloaded = sorted(Path(scratch).iterdir())

@@ -34,17 +34,25 @@ DEFAULT_CACHE_ENTRIES = 100_000
 # per-file default (``scancode --timeout``, 120 s).
 DEFAULT_TIMEOUT_S = 120.0
 
-# A copyright or authorship statement: starts with "Copyright", "(c)", "©", "Portions
-# Copyright", "Author(s):", "Written by", "Maintained by", "Contributors:".
+# A copyright or authorship statement: "Copyright (c) ...", "Copyright © ...", "Copyright
+# 2020 ...", "(c) 2020 ...", "© 2020 ...", "Portions Copyright ...", "Author(s): ...".
 _COPYRIGHT_LINE = re.compile(
-    r"""^\W*(?:portions\s+)?(?:copyright\b|\(c\)|©|authors?\s*[:=]|written\s+by\b
-        |maintained\s+by\b|contributors?\s*:)""",
+    r"""^[\W_]*(?:portions\s+)?(?:
+        copyright\s*(?:\(c\)|©)
+      | copyright\s+\d{4}
+      | (?:\(c\)|©)\s*\d{4}
+      | authors?\s*:
+    )""",
     re.IGNORECASE | re.VERBOSE,
 )
-# Words that make a copyright line also a licence statement ("Copyright 2019 Google LLC.
-# Licensed under the Apache License, Version 2.0"): such a line is kept.
-_LICENSE_WORDS = re.compile(
-    r"licen[cs]|permission|granted|public\s+domain|warrant|redistribut|gpl|\bmit\b|\bbsd\b",
+# Kept all the same: template lines of licence texts ("Copyright [yyyy] [name of copyright
+# owner]", "Copyright (C) <year> <name of author>"), lines that also state a licence
+# ("Copyright 2019 Google LLC. Licensed under the Apache License, Version 2.0"), and the
+# FSF's own copyright, part of every GNU licence text (keeping it keeps ScanCode's exact
+# whole-text match, ~40x faster than its approximate matching: measured on GPL-2.0 text).
+_KEEP_LINE = re.compile(
+    r"[<\[{]\s*(?:yyyy|year|name|owner|author|copyright)|licen[cs]|permission|granted"
+    r"|public\s+domain|free\s+software\s+foundation",
     re.IGNORECASE,
 )
 _WHITESPACE = re.compile(r"\s+")
@@ -71,7 +79,7 @@ def normalise_license_text(text: str) -> NormalisedText:
         collapsed = _WHITESPACE.sub(" ", line).strip()
         if not collapsed:
             continue
-        if _COPYRIGHT_LINE.match(collapsed) and not _LICENSE_WORDS.search(collapsed):
+        if _COPYRIGHT_LINE.match(collapsed) and not _KEEP_LINE.search(collapsed):
             continue
         kept.append(collapsed)
         source_lines.append(number)

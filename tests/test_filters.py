@@ -387,9 +387,9 @@ def test_kept_record_without_text_is_a_clear_error():
 
 def test_quality_filters_order_and_switches():
     names = [type(rule).__name__ for rule in quality_filters(CONFIG)]
-    assert names == ["VendoredFilter", "GeneratedFilter", "MaxLineLengthFilter",
-                     "MeanLineLengthFilter", "AlphanumericFractionFilter",
-                     "XmlDeclarationFilter", "HtmlVisibleTextFilter", "DataFileSizeFilter"]
+    assert names == ["VendoredFilter", "GeneratedFilter", "XmlDeclarationFilter",
+                     "DataFileSizeFilter", "HtmlVisibleTextFilter", "MaxLineLengthFilter",
+                     "MeanLineLengthFilter", "AlphanumericFractionFilter"]
     off = dataclasses.replace(CONFIG, drop_vendored=False, drop_generated=False)
     assert [type(rule).__name__ for rule in quality_filters(off)] == names[2:]
     reasons = {rule.reason for rule in quality_filters(CONFIG)}
@@ -403,16 +403,19 @@ def test_first_violated_rule_wins_and_its_details_are_recorded():
         make_record(long_symbols, path="src/a.py"),
         make_record("-" * 90 + "\nab\n", path="src/b.py"),
         make_record('<?xml version="1.0"?>' + "<a>text</a>" * 3, "xml", "pom.xml"),
+        make_record('{"a": 1}\n', "json", "config.json"),  # too small, and few alphanumerics
         make_record("def f():\n    return 1\n", path="src/ok.py"),
     ]
     out, counters = run_stage(QualityStage(CONFIG), records)
     assert [r["reason"] for r in out] == [
-        "vendored", "max_line_length", "alphanumeric_fraction", "xml_declaration", None]
-    assert {r["stage"] for r in out[:4]} == {"quality"} and out[4]["stage"] is None
+        "vendored", "max_line_length", "alphanumeric_fraction", "xml_declaration",
+        "data_file_size", None]
+    assert {r["stage"] for r in out[:5]} == {"quality"} and out[5]["stage"] is None
     assert json.loads(out[1]["details"]) == {"threshold": 1000, "value": 2000}
     assert json.loads(out[0]["details"]) == {"rule": "directory", "value": "node_modules/"}
-    assert out[4] == records[4]
-    assert counters.records_in == 5 and counters.kept == 1
+    assert json.loads(out[4]["details"]) == {"max": 5000, "min": 50, "value": 9}
+    assert out[5] == records[5]
+    assert counters.records_in == 6 and counters.kept == 1
     assert counters.kept + sum(counters.excluded.values()) == counters.records_in
 
 

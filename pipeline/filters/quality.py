@@ -21,8 +21,10 @@ def quality_filters(config: FilterConfig) -> list[RecordFilter]:
     """The rules in the order they are tried; the first one a record violates is its reason.
 
     Path rules come first (a vendored or generated file is that, whatever its text), then
-    StarCoderData's basic filters, then the per-format ones, in the order of bigcode's
-    ``filtering.py``. Vendored and generated are left out when the config turns them off.
+    the rules for one format (XML, data files, HTML: the more specific reason, and the
+    first two cost next to nothing), then StarCoderData's basic filters in the order of
+    bigcode's ``filtering.py``. Vendored and generated are left out when the config turns
+    them off.
     """
     rules: list[RecordFilter] = []
     if config.drop_vendored:
@@ -30,12 +32,12 @@ def quality_filters(config: FilterConfig) -> list[RecordFilter]:
     if config.drop_generated:
         rules.append(GeneratedFilter(config.generated_header_chars))
     rules += [
+        XmlDeclarationFilter(config.xml_declaration_window),
+        DataFileSizeFilter(config.data_min_chars, config.data_max_chars, config.data_languages),
+        HtmlVisibleTextFilter(config.html_min_visible_fraction, config.html_min_visible_chars),
         MaxLineLengthFilter(config.max_line_length, config.line_length_exempt),
         MeanLineLengthFilter(config.max_mean_line_length, config.line_length_exempt),
         AlphanumericFractionFilter(config.min_alphanumeric_fraction),
-        XmlDeclarationFilter(config.xml_declaration_window),
-        HtmlVisibleTextFilter(config.html_min_visible_fraction, config.html_min_visible_chars),
-        DataFileSizeFilter(config.data_min_chars, config.data_max_chars, config.data_languages),
     ]
     return rules
 
