@@ -101,7 +101,8 @@ def combine_terms(terms: list[Match]) -> str | None:
         e for e in expressions
         if " OR " in e or not any(_symbols(e) <= choice for choice in choices)
     }
-    return combine_and(kept)
+    combined = combine_and(kept)
+    return _canonical(combined) if combined else None
 
 
 def decide_directory(detections: Mapping[str, FileDetection],

@@ -65,7 +65,10 @@ class RecordFilter(abc.ABC):
 
 
 class FilterStage(Stage):
-    """Applies filters in order; the first one a record violates excludes it."""
+    """Applies filters in order; the first one a record violates excludes it.
+
+    A record that arrives already excluded leaves unchanged: its first reason stands.
+    """
 
     def __init__(self, name: str, filters: list[RecordFilter]):
         self.name = name
@@ -74,6 +77,9 @@ class FilterStage(Stage):
     def process(self, records: list[dict]) -> list[dict]:
         out = []
         for record in records:
+            if record.get("reason") is not None:
+                out.append(record)
+                continue
             for rule in self.filters:
                 if rule.applies_to(record):
                     details = rule.violation(record)

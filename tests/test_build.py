@@ -153,7 +153,7 @@ def test_release_loads_with_datasets_duckdb_and_spark(built, spark):
     pattern = str(built.release_dir / "data" / "**" / "*.parquet")
     loaded = datasets.load_dataset("parquet", data_files=pattern, split="train")
     assert loaded.num_rows == built.manifest["counts"]["kept"]
-    assert duckdb.sql(f"select count(*) from read_parquet('{pattern}')").fetchone()[0] == \
+    assert duckdb.sql(f"select count(*) from read_parquet('{pattern}')").fetchall()[0][0] == \
         built.manifest["counts"]["kept"]
     assert spark.read.parquet(str(built.release_dir / "excluded")).count() == \
         built.manifest["counts"]["excluded"]

@@ -43,15 +43,7 @@ def quality_filters(config: FilterConfig) -> list[RecordFilter]:
 
 
 class QualityStage(FilterStage):
-    """The "quality" stage: :func:`quality_filters` over the records still kept.
-
-    Only kept records should reach a stage (``pipeline.stage``); a record that arrives
-    already excluded leaves unchanged, so its first reason is never overwritten.
-    """
+    """The "quality" stage: :func:`quality_filters` over the records still kept."""
 
     def __init__(self, config: FilterConfig):
         super().__init__("quality", quality_filters(config))
-
-    def process(self, records: list[dict]) -> list[dict]:
-        judged = iter(super().process([r for r in records if r.get("reason") is None]))
-        return [next(judged) if r.get("reason") is None else r for r in records]

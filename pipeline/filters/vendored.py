@@ -21,10 +21,11 @@ VENDORED_PATHS = PathRules(
         r"\.yarn",  # Yarn 2+ commits its own release, plugins and cache here
         "site-packages", "dist-packages", "__pypackages__", r"\.venv", r"\.tox", r"\.eggs",
         "godeps/_workspace",  # Go before modules
-        # copied-in third-party code, by convention. "_vendor" is where pip, setuptools
-        # and pkg_resources keep verbatim copies of other packages (requests, urllib3,
-        # packaging, ...): vendored in the plain sense, so it goes too.
-        "vendor", "vendors", "_vendor", "third[-_]?party", "3rd[-_]?party",
+        # copied-in third-party code, by convention. Python's "_vendor" (pip, setuptools)
+        # is left to dedup on purpose: its copies are exact or near duplicates of their
+        # upstream packages, and dedup keeps one copy by the keep rule, where a path rule
+        # would also drop code whose upstream is not in the corpus.
+        "vendor", "vendors", "third[-_]?party", "3rd[-_]?party",
         # build-tool wrappers: the same generated files in every repository that has them
         "gradle/wrapper", r"\.mvn/wrapper",
     ],
