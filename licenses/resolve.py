@@ -8,13 +8,16 @@ matches. A directory's licence is decided from its licence files as follows.
 1. A match counts only if its score and rule coverage reach the config's thresholds, and it
    is not an intro ("licensed under the following:") or a clue.
 2. In one file, a match is a *statement* when it is a licence text or notice of at least
-   ``min_statement_tokens`` tokens, or a dual-licence choice (an expression with OR); every
-   other counting match (references, tags, short notices) is a *mention*. A file whose
-   statements cover at least ``min_text_coverage`` of its lines is a licence text, and its
-   mentions are dropped: a full licence text outweighs licences it merely names. A file
-   with no statement, or mostly prose, keeps its mentions ("License: MIT").
+   ``min_statement_tokens`` tokens, or a dual-licence choice (an expression with OR), and
+   names a licence (not only an amendment such as a warranty disclaimer); every other
+   counting match (references, tags, short notices) is a *mention*. A file with a
+   statement whose lines are mostly licence text (texts and notices cover at least
+   ``min_text_coverage`` of them) drops its mentions: a full licence text outweighs the
+   licences it merely names. A file with no statement, or mostly prose, keeps its mentions
+   ("License: MIT").
 3. Across the directory's files: ScanCode's ``unknown-license-reference`` ("see the LICENSE
-   file") is dropped when any known licence is stated (The Stack v2 does the same); a
+   file") is dropped when any known licence is stated (The Stack v2 does the same), and so
+   are amendments (warranty disclaimers, CLAs: ``policy.NEUTRAL_IDS``); a
    licence text or notice whose licences all appear as alternatives of a stated OR choice
    is the text of that choice, not a licence of its own ("MIT or GPL-2.0, texts below");
    what remains is AND-ed: a LICENSE with MIT and a COPYING with GPL-2.0 make
@@ -28,6 +31,7 @@ the repository root); the manifest's licence, when given, wins over every file.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import posixpath
 from typing import Mapping
 
@@ -68,6 +72,8 @@ def _counts(match: Match, config: LicenseConfig) -> bool:
 
 
 def _is_statement(match: Match, config: LicenseConfig) -> bool:
+    if classify(match.license) == "no_license":  # only amendments: a disclaimer, a CLA
+        return False
     if " OR " in match.license:
         return True
     return match.rule_kind in ("text", "notice") and match.matched_length >= config.min_statement_tokens
@@ -82,27 +88,33 @@ def file_terms(detection: FileDetection, config: LicenseConfig) -> list[Match]:
     return counting
 
 
+@functools.lru_cache(maxsize=65_536)
 def _symbols(expression: str) -> frozenset[str]:
     return frozenset(s.key for s in _LICENSING.license_symbols(expression, decompose=True))
 
 
+@functools.lru_cache(maxsize=65_536)
 def _canonical(expression: str) -> str:
     """One spelling per expression: OR / AND arguments in sorted order."""
     return str(_LICENSING.parse(expression).simplify())
 
 
-def combine_terms(terms: list[Match]) -> str | None:
-    """The directory's expression from its files' terms (rule 3)."""
-    expressions = {_canonical(m.license) for m in terms}
+def combine_terms(terms_by_file: Mapping[str, list[Match]]) -> tuple[str | None, tuple[str, ...]]:
+    """The directory's expression from its files' terms (rule 3), and the files it used."""
+    by_file = {path: {_canonical(m.license) for m in terms} for path, terms in terms_by_file.items()}
+    expressions = set().union(*by_file.values())
     if len(expressions) > 1:
         expressions.discard(UNKNOWN_REFERENCE)
+    licences = {e for e in expressions if classify(e) != "no_license"}
+    expressions = licences or expressions  # amendments (a disclaimer) only beside no licence
     choices = [_symbols(e) for e in expressions if " OR " in e]
     kept = {
         e for e in expressions
         if " OR " in e or not any(_symbols(e) <= choice for choice in choices)
     }
     combined = combine_and(kept)
-    return _canonical(combined) if combined else None
+    used = tuple(sorted(path for path, found in by_file.items() if found & expressions))
+    return (_canonical(combined) if combined else None), used
 
 
 def decide_directory(detections: Mapping[str, FileDetection],
@@ -111,10 +123,9 @@ def decide_directory(detections: Mapping[str, FileDetection],
     primary = {p: d for p, d in detections.items() if not is_notice_file(p)}
     notices = {p: d for p, d in detections.items() if is_notice_file(p)}
     for group in (primary, notices):
-        terms_by_file = {path: file_terms(group[path], config) for path in sorted(group)}
-        used = {path: terms for path, terms in terms_by_file.items() if terms}
-        expression = combine_terms([m for terms in used.values() for m in terms])
-        decision = DirectoryDecision(expression, classify(expression), tuple(sorted(used)))
+        expression, used = combine_terms(
+            {path: file_terms(detection, config) for path, detection in group.items()})
+        decision = DirectoryDecision(expression, classify(expression), used)
         if decision.decided:
             return decision
     return NO_DECISION
