@@ -109,9 +109,6 @@ class Match:
     start_line: int  # 1-based, in the text given to detect()
     end_line: int
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
 
 @dataclasses.dataclass(frozen=True)
 class FileDetection:
@@ -125,13 +122,6 @@ class FileDetection:
     expression: str | None
     matches: tuple[Match, ...]
     text_fraction: float
-
-    def to_dict(self) -> dict:
-        return {
-            "expression": self.expression,
-            "text_fraction": self.text_fraction,
-            "matches": [m.to_dict() for m in self.matches],
-        }
 
 
 def _rule_kind(rule) -> str:
@@ -168,11 +158,6 @@ class LicenseDetector:
     def cache_info(self) -> dict:
         """Hit and miss counters and the number of cached detections."""
         return {"hits": self.hits, "misses": self.misses, "entries": len(self._cache)}
-
-    def clear_cache(self) -> None:
-        with self._lock:
-            self._cache.clear()
-            self.hits = self.misses = 0
 
     def detect(self, text: str) -> FileDetection:
         """Licences in ``text``; line numbers are those of ``text``."""

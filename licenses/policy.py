@@ -116,7 +116,8 @@ class LicensePolicyStage(Stage):
         for record in records:
             license_class = record.get("license_class") or "no_license"
             if license_class not in self.config.keep_classes:
-                reason = Reason.NO_LICENSE if license_class == "no_license" else Reason.NON_PERMISSIVE
+                reason = (Reason.NO_LICENSE if license_class == "no_license"
+                          else Reason.NON_PERMISSIVE)
                 record = exclude(record, reason, self.name, license=record.get("license"),
                                  license_source=record.get("license_source"))
             out.append(record)

@@ -76,7 +76,8 @@ def _is_statement(match: Match, config: LicenseConfig) -> bool:
         return False
     if " OR " in match.license:
         return True
-    return match.rule_kind in ("text", "notice") and match.matched_length >= config.min_statement_tokens
+    return (match.rule_kind in ("text", "notice")
+            and match.matched_length >= config.min_statement_tokens)
 
 
 def file_terms(detection: FileDetection, config: LicenseConfig) -> list[Match]:
@@ -101,7 +102,8 @@ def _canonical(expression: str) -> str:
 
 def combine_terms(terms_by_file: Mapping[str, list[Match]]) -> tuple[str | None, tuple[str, ...]]:
     """The directory's expression from its files' terms (rule 3), and the files it used."""
-    by_file = {path: {_canonical(m.license) for m in terms} for path, terms in terms_by_file.items()}
+    by_file = {path: {_canonical(m.license) for m in terms}
+               for path, terms in terms_by_file.items()}
     expressions = set().union(*by_file.values())
     if len(expressions) > 1:
         expressions.discard(UNKNOWN_REFERENCE)

@@ -7,18 +7,20 @@
   tarballs have). Members are read in memory, never extracted; links are never followed,
   and members with an absolute path or ``..`` are ignored.
 
-Each path gives one dict: ``{"path", "license", "license_class", "files"}``, where
-``files`` lists every licence file read (``path``, the raw ScanCode ``detected``
-expression, whether it was ``used`` for the decision), or ``{"path", "error"}`` when the
-path cannot be read.
+Each path gives one dict: ``{"path", "license", "license_class", "files", "detections"}``,
+where ``files`` lists the licence files the decision came from and ``detections`` every
+licence file read, with ScanCode's raw expression (``detected``) or why it was not read
+(``error``); or ``{"path", "error"}`` when the path cannot be read at all.
 """
 from __future__ import annotations
 
+import lzma
 import os
 import posixpath
 import stat
 import tarfile
 import zipfile
+import zlib
 
 from licenses.detect import LicenseDetector, get_detector
 from licenses.files import is_license_file
@@ -75,18 +77,20 @@ def _root_license_members(names: list[str]) -> dict[str, str]:
 def _read_tar(path: str, config: LicenseConfig) -> tuple[dict[str, str], dict[str, str]]:
     texts, errors = {}, {}
     with tarfile.open(path, "r:*") as archive:
-        members = [m for m in archive.getmembers() if m.isfile()]
-        by_name = {m.name: m for m in members}
+        by_name = {m.name: m for m in archive.getmembers() if m.isfile()}
         for name, relative in _root_license_members(list(by_name)).items():
             member = by_name[name]
             if member.size > config.max_license_file_bytes:
                 errors[relative] = f"larger than {config.max_license_file_bytes} bytes"
                 continue
-            handle = archive.extractfile(member)
             try:
-                texts[relative] = _decode(handle.read(), relative)
+                texts[relative] = _decode(archive.extractfile(member).read(), relative)
             except ScanError as error:
                 errors[relative] = str(error)
+        # tarfile stops quietly at a damaged header; reading the compressed stream to its
+        # end makes a damaged or truncated archive an error instead of a partial listing.
+        while archive.fileobj.read(1 << 20):
+            pass
     return texts, errors
 
 
@@ -97,7 +101,8 @@ def _is_zip_link(info: zipfile.ZipInfo) -> bool:
 def _read_zip(path: str, config: LicenseConfig) -> tuple[dict[str, str], dict[str, str]]:
     texts, errors = {}, {}
     with zipfile.ZipFile(path) as archive:
-        infos = {i.filename: i for i in archive.infolist() if not i.is_dir() and not _is_zip_link(i)}
+        infos = {i.filename: i for i in archive.infolist()
+                 if not i.is_dir() and not _is_zip_link(i)}
         for name, relative in _root_license_members(list(infos)).items():
             info = infos[name]
             if info.file_size > config.max_license_file_bytes:
@@ -148,14 +153,14 @@ def scan_path(path: str, detector: LicenseDetector | None = None,
     config = config or LicenseConfig()
     try:
         texts, errors = read_license_files(path, config)
-    except (OSError, ScanError, tarfile.TarError, zipfile.BadZipFile, EOFError) as error:
+    except (OSError, ScanError, tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error,
+            lzma.LZMAError) as error:
         return {"path": path, "error": f"{type(error).__name__}: {error}"}
     detector = detector or get_detector()
     detections = {name: detector.detect(text) for name, text in texts.items()}
     decision = decide_directory(detections, config)
-    files = sorted(
-        [{"path": name, "detected": detection.expression, "used": name in decision.files}
-         for name, detection in detections.items()]
+    per_file = sorted(
+        [{"path": name, "detected": detection.expression} for name, detection in detections.items()]
         + [{"path": name, "error": error} for name, error in errors.items()],
         key=lambda entry: entry["path"],
     )
@@ -163,5 +168,6 @@ def scan_path(path: str, detector: LicenseDetector | None = None,
         "path": path,
         "license": decision.expression,
         "license_class": decision.license_class,
-        "files": files,
+        "files": list(decision.files),
+        "detections": per_file,
     }

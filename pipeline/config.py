@@ -43,24 +43,25 @@ class LicenseConfig:
     # Classes kept by the release; StarCoderData keeps permissive only (Li et al. 2023, §3).
     keep_classes: tuple[str, ...] = ("permissive",)
     # ScanCode match score (0-100) below which a match is ignored as a low-score partial
-    # match: 60, as ScanCode's own clue bound below. Measured on 113 labelled PyPI/npm
+    # match: 60, the bound ScanCode puts on clues (coverage, below). Measured on 113 labelled PyPI/npm
     # packages (the demo corpus and 70 more): the permissive-or-not decisions are the same
     # for every bound from 0 to 90, but typing_extensions' Python licence text scores 78
     # (a variant of ScanCode's rule) and is lost from its expression above that.
     min_match_score: float = 60.0
     # Share of a rule's tokens a match must cover to count: below 60 ScanCode itself
     # reports a match as a mere clue (licensedcode/detection.py, CLUES_MATCH_COVERAGE_THR).
+    # Same decisions for every bound from 0 to 90 on the 113 packages.
     min_match_coverage: float = 60.0
     # Tokens a licence text or notice match needs to be a statement of the file's licence
     # rather than a mention ("under the MIT license"): ScanCode's small-rule bound
     # (licensedcode/__init__.py, SMALL_RULE = 15). Same decisions from 5 to 20 on the 113
-    # packages; from 50 up tqdm's 39-token MPL-2.0 notice is lost and tqdm called permissive.
+    # packages; from 40 up tqdm's 39-token MPL-2.0 notice is lost and tqdm called permissive.
     min_statement_tokens: int = 15
     # Share of a licence file's lines (copyright lines aside) that licence texts and notices
     # must cover for the file's mere mentions of other licences to be dropped; a file below
-    # it is prose and keeps them. Same decisions from 0 to 0.5 on the 113 packages; 0.7 breaks
+    # it is prose and keeps them. Same decisions from 0 to 0.6 on the 113 packages; 0.7 breaks
     # pycryptodome (its LICENSE.rst is 0.69 licence text), 0.9 typing_extensions (0.76: the
-    # Python licence's history table names the GPL). 0.5: the cautious end of that range.
+    # Python licence's history table names the GPL). 0.5: inside that range, clear of 0.69.
     min_text_coverage: float = 0.5
     # Licence files larger than this are not read (scan of archives and directories);
     # The Stack drops files over 1 MB (Kocetkov et al. 2022, §3.2), as ingest does.

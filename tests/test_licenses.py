@@ -8,6 +8,7 @@ import dataclasses
 import io
 import json
 import os
+import random
 import stat
 import tarfile
 import zipfile
@@ -125,7 +126,8 @@ def test_policy_stage_excludes_with_reasons():
         ])
     ]
     out, counters = run_stage(LicensePolicyStage(CONFIG), records)
-    assert [r["reason"] for r in out] == [None, Reason.NON_PERMISSIVE.value, Reason.NO_LICENSE.value]
+    assert [r["reason"] for r in out] == [
+        None, Reason.NON_PERMISSIVE.value, Reason.NO_LICENSE.value]
     assert all(r["stage"] == "licenses" for r in out[1:])
     assert json.loads(out[1]["details"]) == {"license": "GPL-2.0-only", "license_source": "COPYING"}
     assert counters.kept == 1 and counters.records_in == 3
@@ -341,8 +343,10 @@ def test_scan_a_file(tmp_path, detector, texts):
     result = scan_path(str(path), detector)
     assert result == {
         "path": str(path), "license": "BSD-3-Clause", "license_class": "permissive",
-        "files": [{"path": "LICENSE.txt", "detected": "BSD-3-Clause", "used": True}],
+        "files": ["LICENSE.txt"],
+        "detections": [{"path": "LICENSE.txt", "detected": "BSD-3-Clause"}],
     }
+    assert json.loads(json.dumps(result)) == result
 
 
 def test_scan_a_directory_reads_root_licence_files_only(tmp_path, detector, texts):
@@ -355,7 +359,8 @@ def test_scan_a_directory_reads_root_licence_files_only(tmp_path, detector, text
     (tmp_path / "README.md").write_text("Licensed under the GPL.\n", encoding="utf-8")
     result = scan_path(str(tmp_path), detector)
     assert (result["license"], result["license_class"]) == ("MIT", "permissive")
-    assert result["files"] == [{"path": "LICENSE", "detected": "MIT", "used": True}]
+    assert result["files"] == ["LICENSE"]
+    assert result["detections"] == [{"path": "LICENSE", "detected": "MIT"}]
 
 
 def add_tar_member(archive: tarfile.TarFile, name: str, text: str = "",
@@ -384,9 +389,10 @@ def test_scan_a_tarball_in_memory(tmp_path, detector, texts, suffix):
     result = scan_path(str(path), detector)
     assert sorted(os.listdir(tmp_path)) == before  # nothing extracted
     assert (result["license"], result["license_class"]) == ("MIT", "permissive")
-    assert result["files"] == [
-        {"path": "LICENSE", "detected": "MIT", "used": True},
-        {"path": "NOTICE", "detected": None, "used": False},
+    assert result["files"] == ["LICENSE"]
+    assert result["detections"] == [
+        {"path": "LICENSE", "detected": "MIT"},
+        {"path": "NOTICE", "detected": None},
     ]
 
 
@@ -400,7 +406,8 @@ def test_scan_a_zip_without_top_directory(tmp_path, detector, texts):
         archive.writestr(link, "/etc/passwd")  # a link: skipped
     result = scan_path(str(path), detector)
     assert (result["license"], result["license_class"]) == ("GPL-2.0-only", "non_permissive")
-    assert [f["path"] for f in result["files"]] == ["COPYING"]
+    assert result["files"] == ["COPYING"]
+    assert [d["path"] for d in result["detections"]] == ["COPYING"]
 
 
 def test_scan_oversized_licence_member_is_reported(tmp_path, detector, texts):
@@ -410,7 +417,7 @@ def test_scan_oversized_licence_member_is_reported(tmp_path, detector, texts):
         archive.writestr("NOTICE", "x" * 2_000)
     result = scan_path(str(path), detector, LicenseConfig(max_license_file_bytes=1_500))
     assert result["license"] == "MIT"
-    assert result["files"][1] == {"path": "NOTICE", "error": "larger than 1500 bytes"}
+    assert result["detections"][1] == {"path": "NOTICE", "error": "larger than 1500 bytes"}
 
 
 def test_scan_unreadable_paths_give_errors(tmp_path, detector):
@@ -422,6 +429,17 @@ def test_scan_unreadable_paths_give_errors(tmp_path, detector):
     bad_zip = tmp_path / "broken.zip"
     bad_zip.write_bytes(b"PK\x03\x04 truncated")
     assert "error" in scan_path(str(bad_zip), detector)
+    damaged = tmp_path / "damaged.tar.gz"
+    with tarfile.open(damaged, "w:gz") as archive:
+        add_tar_member(archive, "pkg/LICENSE", "MIT License\n")
+        add_tar_member(archive, "pkg/data.txt", random.Random(0).randbytes(200_000).hex())
+    whole = damaged.read_bytes()
+    damaged.write_bytes(whole[: len(whole) // 2])  # truncated download
+    assert "EOFError" in scan_path(str(damaged), detector)["error"]
+    flipped = bytearray(whole)
+    flipped[len(whole) // 2] ^= 0xFF  # one damaged byte
+    damaged.write_bytes(bytes(flipped))
+    assert "error" in scan_path(str(damaged), detector)
     binary = tmp_path / "LICENSE"
     binary.write_bytes(b"\x00\x01\x02binary")
     assert "binary" in scan_path(str(binary), detector)["error"]
