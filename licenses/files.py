@@ -3,8 +3,10 @@
 A licence file is named for a licence word (LICENSE, LICENCE, COPYING, NOTICE, UNLICENSE,
 COPYRIGHT, singular or plural, any case) standing alone or joined to a prefix or suffix by
 ``-``, ``_`` or ``.``: ``LICENSE``, ``LICENSE.txt``, ``LICENSE-MIT``, ``COPYING.LESSER``,
-``COPYING3``, ``MIT-LICENSE``, ``dmp.py.LICENSE``. Only the base name is looked at, at any
-directory level. A name whose last extension is that of source code or structured data
+``COPYING3``, ``MIT-LICENSE``, ``dmp.py.LICENSE``. A suffix must be a version, a text
+extension, a licence name or an upper-case tag, so that documents about licences
+(``license_migration.rst``) are not taken for licences. Only the base name is looked at, at
+any directory level. A name whose last extension is that of source code or structured data
 (``license.py``, ``licenses.json``) is code that mentions licences, not a licence file.
 
 Notice files (NOTICE*, and third-party / bundled licence lists) are licence files of a
@@ -19,7 +21,7 @@ import re
 _LICENSE_NAME = re.compile(
     r"""^(?:.*[-_.])?                                  # optional prefix: MIT-, foo.py.
         (?P<word>(?:un)?licen[cs]es?|copying|copyrights?|notices?)
-        (?:[-_.v\d].*)?$                               # optional suffix: .txt, -MIT, 3, v3
+        (?P<suffix>[-_.v\d].*)?$                       # optional suffix: .txt, -MIT, 3, v3
     """,
     re.IGNORECASE | re.VERBOSE,
 )
@@ -39,6 +41,26 @@ _CODE_EXTENSIONS = frozenset(
 )
 
 
+# Suffix parts that keep a name a licence file: text extensions and licence names.
+_TEXT_EXTENSIONS = frozenset("txt text md markdown rst adoc asciidoc org html htm rtf".split())
+_LICENSE_TOKENS = frozenset(
+    """mit apache apache2 bsd bsd2 bsd3 gpl gpl2 gpl3 lgpl lgpl2 lgpl3 agpl agpl3 mpl mpl2 isc
+    cc0 cc ccby psf python zlib boost bsl unlicense wtfpl lesser library artistic epl eupl ofl
+    x11 expat docs doc third thirdparty party bundled other""".split()
+)
+_VERSION = re.compile(r"^v?\d+(?:\.\d+)*$", re.IGNORECASE)
+
+
+def _suffix_names_a_license(suffix: str) -> bool:
+    """Whether each part of a suffix (``-MIT.txt``, ``.LESSER``, ``3``) fits a licence file."""
+    for part in re.split(r"[-_.]+", suffix):
+        if not part or _VERSION.match(part) or part.isupper():
+            continue
+        if part.lower() not in _TEXT_EXTENSIONS | _LICENSE_TOKENS:
+            return False
+    return True
+
+
 def _extension(name: str) -> str:
     return name.rsplit(".", 1)[1].lower() if "." in name else ""
 
@@ -48,7 +70,10 @@ def is_license_file(path: str) -> bool:
     name = posixpath.basename(path)
     if not name or _extension(name) in _CODE_EXTENSIONS:
         return False
-    return _LICENSE_NAME.match(name) is not None or _THIRD_PARTY_NOTICE.match(name) is not None
+    if _THIRD_PARTY_NOTICE.match(name):
+        return True
+    match = _LICENSE_NAME.match(name)
+    return match is not None and _suffix_names_a_license(match.group("suffix") or "")
 
 
 def is_notice_file(path: str) -> bool:
