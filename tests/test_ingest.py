@@ -381,11 +381,17 @@ def write_tar(path: Path, members: list[tuple[str, bytes]]) -> None:
 
 
 @pytest.mark.parametrize("source", ["missing/nowhere", "file:///nonexistent/repo.git",
-                                    "broken.tar.gz", "broken.zip", "notes.txt", "empty"])
+                                    "broken.tar.gz", "corrupt.tar.gz", "broken.zip",
+                                    "notes.txt", "empty"])
 def test_unreadable_source_gives_one_repository_record(tmp_path, source):
     (tmp_path / "notes.txt").write_text("not an archive\n")
-    write_tar(tmp_path / "ok.tar.gz", [("a.py", b"a = 1\n" * 200)])
-    (tmp_path / "broken.tar.gz").write_bytes((tmp_path / "ok.tar.gz").read_bytes()[:60])
+    write_tar(tmp_path / "ok.tar.gz", [("a.py", b"a = 1\n" * 200),
+                                       ("b.txt", random.Random(1).randbytes(50_000).hex().encode())])
+    whole = (tmp_path / "ok.tar.gz").read_bytes()
+    (tmp_path / "broken.tar.gz").write_bytes(whole[:60])
+    flipped = bytearray(whole)
+    flipped[len(whole) - 6] ^= 0xFF  # the gzip trailer's CRC-32: only a checksum tells
+    (tmp_path / "corrupt.tar.gz").write_bytes(bytes(flipped))
     (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04 not really a zip")
     (tmp_path / "empty").mkdir()
     git("init", "-q", "-b", "main", cwd=tmp_path / "empty")  # no commit at HEAD

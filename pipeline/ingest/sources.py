@@ -24,10 +24,12 @@ past the archive bounds, unreadable entries).
 """
 from __future__ import annotations
 
+import bz2
 import contextlib
 import copy
 import dataclasses
 import functools
+import gzip
 import lzma
 import os
 import re
@@ -42,7 +44,7 @@ import zipfile
 import zlib
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from pipeline.config import IngestConfig
 from pipeline.reasons import Reason
@@ -461,13 +463,30 @@ def _tar_member(info: tarfile.TarInfo) -> _Member:
     return _Member(info.name, "special", file_type=kinds.get(info.type, f"tar type {info.type!r}"))
 
 
+_COMPRESSED_OPENERS = ((b"\x1f\x8b", gzip.open), (b"BZh", bz2.open),
+                      (b"\xfd7zXZ\x00", lzma.open))
+
+
+def _decompressed(path: Path) -> BinaryIO:
+    """The tar stream inside ``path``: gzip, bzip2 and xz readers verify their checksums
+    when read to the end, which tarfile's own stream mode does not do for gzip."""
+    with open(path, "rb") as handle:
+        magic = handle.read(6)
+    for prefix, opener in _COMPRESSED_OPENERS:
+        if magic.startswith(prefix):
+            return opener(path, "rb")
+    return open(path, "rb")
+
+
 def _tar_members(path: Path, config: IngestConfig) -> list[_Member]:
     """Members of a (compressed) tar, read in one streaming pass; the bytes of the regular
-    files within the bounds are held in memory (at most ``max_archive_bytes``)."""
+    files within the bounds are held in memory (at most ``max_archive_bytes``). The stream
+    is read to its end, so a damaged or truncated archive is an error, not a partial read."""
     budget = _ArchiveBudget(config)
     members = []
     try:
-        with tarfile.open(path, mode="r|*", encoding="utf-8") as archive:
+        with _decompressed(path) as stream, \
+                tarfile.open(fileobj=stream, mode="r|", encoding="utf-8") as archive:
             for info in archive:
                 member = _tar_member(info)
                 if member.kind != "dir":
@@ -477,6 +496,8 @@ def _tar_members(path: Path, config: IngestConfig) -> list[_Member]:
                     data = archive.extractfile(info).read()
                     member.load = functools.partial(RawFile.of_bytes, data=data)
                 members.append(member)
+            while stream.read(1 << 20):
+                pass
     except _TAR_ERRORS as error:
         raise SourceError(f"cannot read tar archive: {_error_text(error)}") from error
     return members
