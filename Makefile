@@ -10,7 +10,8 @@ STAMP := $(VENV)/.installed
 TORCH_PIN := torch==2.13.0
 DEMO_OUT ?= out/demo
 # pip's configured extra indexes on some machines print one warning per package: hide them.
-QUIET_PIP := grep -v "^WARNING: Location" || true
+# (grep exits 1 when it prints nothing; pipefail still reports a failing pip)
+QUIET_PIP := { grep -v "^WARNING: Location" || true; }
 
 .PHONY: setup demo test bench java clean
 
