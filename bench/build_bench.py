@@ -25,7 +25,7 @@ import pyarrow.dataset as ds
 from jobs.demo import demo_labels, prepare_demo_corpus
 from licenses.detect import LicenseDetector
 from licenses.files import is_license_file
-from licenses.policy import classify
+from licenses.policy import LicensePolicyStage, classify
 from licenses.resolve import assign_licenses, resolve_directory
 from pipeline.config import BuildConfig
 from pipeline.dedup import exact_dedup_batches
@@ -61,7 +61,9 @@ def in_process(manifest: Path, config: BuildConfig, detector: LicenseDetector):
         repo.records, repo.license_files, entry.license, detector, config.licenses)]
     licence_s = time.perf_counter() - started
 
-    kept = [r for r in licensed if r["reason"] is None]
+    unexcluded = [r for r in licensed if r["reason"] is None]
+    policed, policy = run_stage(LicensePolicyStage(config.licenses), unexcluded)
+    kept = [r for r in policed if r["reason"] is None]
     quality, counters = run_stage(QualityStage(config.filters), kept)
     survivors = sorted((r for r in quality if r["reason"] is None),
                        key=lambda r: (r["content_hash"], r["id"]))
@@ -74,6 +76,7 @@ def in_process(manifest: Path, config: BuildConfig, detector: LicenseDetector):
     rows = [
         ("ingest (read, decode, language)", len(records), _size(records), ingest_s),
         ("licence resolution (warm index, cache on)", len(licensed), _size(licensed), licence_s),
+        ("licence policy", len(unexcluded), _size(unexcluded), policy.seconds),
         ("quality filters", len(kept), _size(kept), counters.seconds),
         (f"exact dedup ({duplicates} duplicates)", len(survivors), _size(survivors), dedup_s),
     ]
@@ -163,11 +166,14 @@ def spark_build(manifest: Path, config: BuildConfig) -> list[str]:
         result = run_build(manifest, Path(out), config)
         total = time.perf_counter() - started
         work = sorted(p for p in (Path(out) / "work").iterdir() if p.is_dir())
-        sizes = {}
-        for directory in work:
-            table = ds.dataset(directory, format="parquet").to_table(columns=["size"])
-            sizes[directory.name.split("-", 1)[1]] = sum(v or 0 for v in
-                                                          table.column("size").to_pylist())
+        # bytes into each stage: all ingested files, then what the stage before kept
+        sizes, previous_kept = {}, 0
+        for directory, name in zip(work, [c.name for c in result.counters]):
+            table = ds.dataset(directory, format="parquet").to_table(columns=["size", "reason"])
+            rows = table.to_pylist()
+            sizes[name] = sum(r["size"] or 0 for r in rows) if name == "ingest" else previous_kept
+            previous_kept = sum(r["size"] or 0 for r in rows if r["reason"] is None)
+        sizes["release"] = previous_kept
     lines = ["| stage | records in | kept | seconds | files/s | MB/s |", "|---|---|---|---|---|---|"]
     for c in result.counters:
         size = sizes.get(c.name, 0)
