@@ -8,7 +8,8 @@ after a crash resumes after the last finished stage):
 2. ``licenses``    licence policy: keep the configured classes (permissive by default).
 3. ``quality``     StarCoderData's quality filters, vendored and generated files.
 4. ``exact_dedup`` one copy per content hash, chosen by the keep rule.
-5. ``release``     deterministic shards, ``excluded/``, ``manifest.json``, ``CURRENT``.
+5. ``near_dedup``  MinHash LSH candidates, verified clusters (``jobs/near_dedup.py``).
+6. ``release``     deterministic shards, ``excluded/``, ``manifest.json``, ``CURRENT``.
 
 Runs as ``curate build`` or ``spark-submit jobs/build.py --repos M --out DIR``.
 """
@@ -42,9 +43,11 @@ from pipeline.schema import RECORD_SCHEMA, SCHEMA_VERSION, STAGE_SCHEMA, to_batc
 from pipeline.shards import (ShardInfo, switch_current, write_excluded_shards,
                              write_kept_shards, write_manifest)
 from pipeline.stage import Stage, StageCounters
+from jobs.near_dedup import near_dedup
 from jobs.spark import get_spark, spark_ddl
 
-STAGE_NAMES = ("ingest", "licenses", "quality", "exact_dedup")
+STAGE_NAMES = ("ingest", "licenses", "quality", "exact_dedup", "near_dedup")
+_STEPS = len(STAGE_NAMES) + 1  # the stages and the release
 MARKER = "_STAGE.json"
 _BATCH_ROWS = 2000
 
@@ -156,17 +159,17 @@ class Build:
         name = STAGE_NAMES[index]
         target = self._stage_dir(index)
         started = time.perf_counter()
-        if self._is_done(index):
+        if self._is_done(index) and len(self.resumed) == index:  # all before it resumed too
             self.resumed.append(name)
-            _log(f"[{index + 1}/5] {name}: resumed from {target}")
+            _log(f"[{index + 1}/{_STEPS}] {name}: resumed from {target}")
         else:
-            _log(f"[{index + 1}/5] {name} ...")
+            _log(f"[{index + 1}/{_STEPS}] {name} ...")
             shutil.rmtree(target, ignore_errors=True)
             compute().write.mode("overwrite").parquet(str(target))
             (target / MARKER).write_text(json.dumps(self._marker_for(index), sort_keys=True))
         counters = self._count(index, time.perf_counter() - started)
         self.counters.append(counters)
-        _log(f"[{index + 1}/5] {name}: {counters.records_in} in, {counters.kept} kept, "
+        _log(f"[{index + 1}/{_STEPS}] {name}: {counters.records_in} in, {counters.kept} kept, "
              f"{counters.records_in - counters.kept} excluded, {counters.seconds:.1f} s")
 
     def _count(self, index: int, seconds: float) -> StageCounters:
@@ -204,13 +207,13 @@ class Build:
 
     def _write_release(self) -> tuple[Path, dict]:
         started = time.perf_counter()
-        _log("[5/5] release ...")
+        _log(f"[{_STEPS}/{_STEPS}] release ...")
         version = self.config.release_version
         release_dir = self.out_dir / "releases" / version
         pending = self.out_dir / "releases" / f".{version}.pending"
         shutil.rmtree(pending, ignore_errors=True)
         pending.mkdir(parents=True)
-        kept = self._read_stage(3).where(F.col("reason").isNull())
+        kept = self._read_stage(len(STAGE_NAMES) - 1).where(F.col("reason").isNull())
         partitions = int(self.spark.conf.get("spark.sql.shuffle.partitions"))
         kept_infos = (kept.repartition(partitions, "kind", "language")
                       .sortWithinPartitions("kind", "language", "id")
@@ -277,6 +280,7 @@ class Build:
         self._run_stage(1, lambda: self._map_stage(1, LicensePolicyStage(self.config.licenses)))
         self._run_stage(2, lambda: self._map_stage(2, QualityStage(self.config.filters)))
         self._run_stage(3, self._exact_dedup)
+        self._run_stage(4, lambda: near_dedup(self._kept_input(4), self.config.near_dedup))
         release_dir, manifest = self._write_release()
         report = {"counters": [c.to_dict() for c in self.counters], "resumed": self.resumed}
         (self.work_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -35,6 +35,21 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dedup(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from jobs.near_dedup import run_dedup
+    from jobs.spark import get_spark
+
+    config = dataclasses.replace(load_config(args.config).near_dedup, threshold=args.threshold)
+    counts = run_dedup(get_spark(args.master), str(args.input), str(args.output), config,
+                       args.text_column, args.id_column)
+    print(f"input {counts['input']} = kept {counts['kept']} + near_duplicate "
+          f"{counts['near_duplicate']}; kept rows in {args.output}/data, removed rows with "
+          f"cluster_id and duplicate_of in {args.output}/excluded")
+    return 0
+
+
 def _licenses_scan(args: argparse.Namespace) -> int:
     from licenses.scan import scan_path
 
@@ -74,6 +89,17 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--cache", type=Path, help="where sdists are cached "
                       "(default ~/.cache/stack-curate/demo or $STACK_CURATE_CACHE)")
     demo.set_defaults(run=_demo)
+
+    dedup = commands.add_parser("dedup", help="near-deduplicate any Parquet data set (MinHash)")
+    dedup.add_argument("--input", required=True, type=Path, help="Parquet file or directory")
+    dedup.add_argument("--output", required=True, type=Path, help="output directory")
+    dedup.add_argument("--text-column", default="content")
+    dedup.add_argument("--id-column", default="id",
+                       help="id column; when the data has none, ids are sha256 of the text")
+    dedup.add_argument("--threshold", type=float, default=0.7, help="Jaccard threshold")
+    dedup.add_argument("--config", type=Path, help="config file ([near_dedup] section)")
+    dedup.add_argument("--master", default="local[*]", help="Spark master URL")
+    dedup.set_defaults(run=_dedup)
 
     licenses = commands.add_parser("licenses", help="licence tools")
     licence_commands = licenses.add_subparsers(dest="licenses_command", required=True)

@@ -97,6 +97,25 @@ class FilterConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class NearDedupConfig:
+    enabled: bool = True
+    # BigCode's near-dedup (bigcode-dataset near_deduplication; StarCoder, Li et al. 2023,
+    # §3.3): word 5-grams, 256 permutations, Jaccard threshold 0.7.
+    ngram: int = 5
+    num_perm: int = 256
+    threshold: float = 0.7
+    # LSH bands x rows: datasketch's optimal_param at 0.7/256 with equal false-positive and
+    # false-negative weights gives 25 x 10 (the bands and rows BigCode used).
+    bands: int = 25
+    rows: int = 10
+    # Seed of the permutations (bigcode-dataset's default).
+    seed: int = 42
+    # Remove a record only for a kept record whose exact Jaccard on shingle sets is at least
+    # the threshold (MinHash estimates alone remove false positives; see issue 3).
+    verify_jaccard: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
 class ShardConfig:
     # Target uncompressed content per shard; 256 MB as StarCoderData's parquet shards.
     target_shard_bytes: int = 256_000_000
@@ -112,6 +131,7 @@ class BuildConfig:
     ingest: IngestConfig = IngestConfig()
     licenses: LicenseConfig = LicenseConfig()
     filters: FilterConfig = FilterConfig()
+    near_dedup: NearDedupConfig = NearDedupConfig()
     shards: ShardConfig = ShardConfig()
     release_version: str = "v1.0.0"
 

@@ -38,7 +38,7 @@ class Reason(str, enum.Enum):
 
 
 def exclude(record: dict, reason: Reason, stage: str, duplicate_of: str | None = None,
-            **details: object) -> dict:
+            cluster_id: str | None = None, **details: object) -> dict:
     """A copy of ``record`` marked excluded by ``stage`` for ``reason``.
 
     ``details`` holds the measured value and the threshold (JSON, keys sorted, so output
@@ -49,4 +49,5 @@ def exclude(record: dict, reason: Reason, stage: str, duplicate_of: str | None =
     marked["stage"] = stage
     marked["details"] = json.dumps(details, sort_keys=True) if details else None
     marked["duplicate_of"] = duplicate_of
+    marked["cluster_id"] = cluster_id
     return marked

@@ -1,7 +1,7 @@
 """The one record schema every stage reads and writes.
 
 A record is a plain ``dict`` keyed by the field names below; a batch of records is a
-``pyarrow.RecordBatch`` with :data:`RECORD_SCHEMA`. Every stage also emits the four
+``pyarrow.RecordBatch`` with :data:`RECORD_SCHEMA`. Every stage also emits the
 exclusion fields (:data:`EXCLUSION_FIELDS`): they are null on a kept record and say why,
 where and in favour of what a record was excluded otherwise. :data:`STAGE_SCHEMA` is the
 union, the shape of a stage's persisted output and of ``excluded/`` in a release.
@@ -36,6 +36,7 @@ Fields (all strings UTF-8, all hashes lowercase hex):
 - ``stage``: the stage that excluded the record.
 - ``details``: JSON object with the measured value and threshold behind the reason.
 - ``duplicate_of``: for duplicates, the id of the record kept in this one's place.
+- ``cluster_id``: for near duplicates, the id of the cluster (the id of its kept record).
 """
 from __future__ import annotations
 
@@ -76,6 +77,7 @@ EXCLUSION_FIELDS = (
     pa.field("stage", pa.string()),
     pa.field("details", pa.string()),
     pa.field("duplicate_of", pa.string()),
+    pa.field("cluster_id", pa.string()),
 )
 
 STAGE_SCHEMA = pa.schema(list(RECORD_SCHEMA) + list(EXCLUSION_FIELDS))

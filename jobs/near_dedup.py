@@ -1,0 +1,195 @@
+"""Near-deduplication on Spark: MinHash bands, candidate groups, verified clusters.
+
+1. Signatures and band hashes per record (``mapInArrow`` over the pure functions of
+   ``pipeline.dedup``); short documents get none and are never clustered.
+2. Records sharing a (band, band hash) bucket are joined to the bucket's smallest id: star
+   edges, so a bucket of k records gives k - 1 edges, never k^2.
+3. Connected components of those edges with large-star / small-star (Kiveris et al. 2014,
+   "Connected Components in MapReduce and Beyond"), checkpointed every round.
+4. Each component is a candidate group; ``cluster_group`` removes a record only for a kept
+   record that is similar enough to it (exact Jaccard by default), so nothing chains.
+
+Which record stays follows the keep rule and does not depend on partitions or input order.
+"""
+from __future__ import annotations
+
+import itertools
+import sys
+from typing import Callable, Iterator
+
+import pyarrow as pa
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.window import Window
+
+from pipeline.config import NearDedupConfig
+from pipeline.dedup import band_hashes, cluster_group, is_short, minhash_signatures
+
+STAGE = "near_dedup"
+_BAND_SCHEMA = "id string, band int, bucket bigint"
+_EXCLUSION_COLUMNS = {"reason": "string", "stage": "string", "details": "string",
+                      "duplicate_of": "string", "cluster_id": "string"}
+_BATCH_ROWS = 2000
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _band_task(config: NearDedupConfig, text_column: str, id_column: str) -> Callable:
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            texts = [text or "" for text in batch.column(text_column).to_pylist()]
+            ids = batch.column(id_column).to_pylist()
+            signatures = minhash_signatures(texts, num_perm=config.num_perm,
+                                            ngram=config.ngram, seed=config.seed)
+            hashes = band_hashes(signatures, config.bands, config.rows)
+            short = is_short(texts, ngram=config.ngram)
+            long_enough = [i for i in range(len(texts)) if not short[i]]
+            rows = [(ids[i], band, int(hashes[i, band]) - (1 << 63))  # uint64 -> bigint
+                    for i in long_enough for band in range(config.bands)]
+            if rows:
+                yield pa.RecordBatch.from_pylist(
+                    [{"id": r[0], "band": r[1], "bucket": r[2]} for r in rows],
+                    schema=pa.schema([("id", pa.string()), ("band", pa.int32()),
+                                      ("bucket", pa.int64())]))
+    return run
+
+
+def candidate_edges(bands: DataFrame) -> DataFrame:
+    """Star edges (src, dst): every record to the smallest id of each bucket it is in."""
+    bucket = Window.partitionBy("band", "bucket")
+    return (bands.withColumn("root", F.min("id").over(bucket))
+            .where(F.col("id") != F.col("root"))
+            .select(F.col("id").alias("src"), F.col("root").alias("dst")).distinct())
+
+
+def _large_star(edges: DataFrame) -> DataFrame:
+    both = edges.unionByName(edges.select(F.col("dst").alias("src"), F.col("src").alias("dst")))
+    least = both.groupBy("src").agg(F.min("dst").alias("m"))
+    least = least.select("src", F.least("m", "src").alias("m"))
+    return (both.join(least, "src").where(F.col("dst") > F.col("src"))
+            .select(F.col("dst").alias("src"), F.col("m").alias("dst")).distinct())
+
+
+def _small_star(edges: DataFrame) -> DataFrame:
+    ordered = edges.select(F.greatest("src", "dst").alias("src"), F.least("src", "dst").alias("dst"))
+    least = ordered.groupBy("src").agg(F.min("dst").alias("m"))
+    linked = (ordered.join(least, "src").where(F.col("dst") != F.col("m"))
+              .select(F.col("dst").alias("src"), F.col("m").alias("dst")))
+    return linked.unionByName(least.select("src", F.col("m").alias("dst"))).distinct()
+
+
+def connected_components(edges: DataFrame, max_rounds: int = 100) -> DataFrame:
+    """(id, component) for every id on an edge; component = the smallest id of its component."""
+    current = edges.localCheckpoint()
+    for round_number in range(1, max_rounds + 1):
+        updated = _small_star(_large_star(current)).localCheckpoint()
+        changed = updated.exceptAll(current).count() + current.exceptAll(updated).count()
+        current = updated
+        if changed == 0:
+            _log(f"  connected components: converged after {round_number} rounds")
+            break
+    else:
+        raise RuntimeError(f"connected components did not converge in {max_rounds} rounds")
+    roots = current.select(F.col("dst").alias("id"), F.col("dst").alias("component")).distinct()
+    return current.select(F.col("src").alias("id"), F.col("dst").alias("component")) \
+        .unionByName(roots).distinct()
+
+
+def _cluster_task(config: NearDedupConfig, schema: pa.Schema, text_column: str,
+                  id_column: str) -> Callable:
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        rows = (row for batch in batches for row in batch.to_pylist())
+        out: list[dict] = []
+        for _, group in itertools.groupby(rows, key=lambda row: row["_component"]):
+            members = [_as_record(row, text_column, id_column) for row in group]
+            signatures = None if config.verify_jaccard else minhash_signatures(
+                [m["content"] or "" for m in members], num_perm=config.num_perm,
+                ngram=config.ngram, seed=config.seed)
+            for record in cluster_group(members, config.threshold, config.ngram,
+                                        config.verify_jaccard, signatures, stage=STAGE):
+                out.append(_from_record(record, text_column, id_column))
+            if len(out) >= _BATCH_ROWS:
+                yield pa.RecordBatch.from_pylist(out, schema=schema)
+                out = []
+        if out:
+            yield pa.RecordBatch.from_pylist(out, schema=schema)
+    return run
+
+
+def _as_record(row: dict, text_column: str, id_column: str) -> dict:
+    record = {k: v for k, v in row.items() if k != "_component"}
+    record["content"], record["id"] = row[text_column], row[id_column]
+    record.setdefault("repo", "")
+    record.setdefault("path", "")
+    return record
+
+
+def _from_record(record: dict, text_column: str, id_column: str) -> dict:
+    record[text_column], record[id_column] = record.pop("content"), record.pop("id")
+    return record
+
+
+def with_exclusion_columns(frame: DataFrame) -> DataFrame:
+    """``frame`` with the exclusion columns it lacks, null."""
+    for name, kind in _EXCLUSION_COLUMNS.items():
+        if name not in frame.columns:
+            frame = frame.withColumn(name, F.lit(None).cast(kind))
+    return frame
+
+
+def near_dedup(frame: DataFrame, config: NearDedupConfig, text_column: str = "content",
+               id_column: str = "id") -> DataFrame:
+    """``frame`` with every record kept or marked ``near_duplicate`` (same columns, plus the
+    exclusion columns when missing). Records already excluded pass through."""
+    frame = with_exclusion_columns(frame)
+    if not config.enabled:
+        return frame
+    pending = frame.where(F.col("reason").isNull())
+    bands = pending.select(id_column, text_column).mapInArrow(
+        _band_task(config, text_column, id_column), _BAND_SCHEMA)
+    components = connected_components(candidate_edges(bands))
+    grouped = (pending.join(components.withColumnRenamed("id", id_column)
+                            .withColumnRenamed("component", "_component"), id_column, "left"))
+    singles = grouped.where(F.col("_component").isNull()).drop("_component")
+    candidates = grouped.where(F.col("_component").isNotNull())
+    partitions = int(frame.sparkSession.conf.get("spark.sql.shuffle.partitions"))
+    arrow_schema = _arrow_schema(frame)
+    clustered = (candidates.repartition(partitions, "_component")
+                 .sortWithinPartitions("_component", id_column)
+                 .mapInArrow(_cluster_task(config, arrow_schema, text_column, id_column),
+                             frame.schema))
+    return frame.where(F.col("reason").isNotNull()).unionByName(singles).unionByName(clustered)
+
+
+def _arrow_schema(frame: DataFrame) -> pa.Schema:
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    return to_arrow_schema(frame.schema, timezone="UTC")  # the session's time zone (jobs.spark)
+
+
+def derive_ids(frame: DataFrame, text_column: str, id_column: str) -> DataFrame:
+    """Give a data set without ids content-derived ones (sha256 of the text)."""
+    return frame.withColumn(id_column, F.sha2(F.col(text_column), 256))
+
+
+def run_dedup(spark: SparkSession, input_path: str, output_path: str, config: NearDedupConfig,
+              text_column: str = "content", id_column: str | None = "id") -> dict:
+    """``curate dedup``: near-dedup any Parquet data set; kept rows to ``output/data``,
+    removed ones to ``output/excluded``. Returns counts."""
+    frame = spark.read.parquet(input_path)
+    if text_column not in frame.columns:
+        raise ValueError(f"{input_path} has no column {text_column!r} "
+                         f"(columns: {', '.join(frame.columns)})")
+    if id_column is None or id_column not in frame.columns:
+        id_column = id_column or "id"
+        frame = derive_ids(frame, text_column, id_column)
+    result = near_dedup(frame, config, text_column, id_column).localCheckpoint()
+    kept = result.where(F.col("reason").isNull()).drop(*_EXCLUSION_COLUMNS)
+    excluded = result.where(F.col("reason").isNotNull())
+    kept.sortWithinPartitions(id_column).write.mode("overwrite").parquet(f"{output_path}/data")
+    excluded.write.mode("overwrite").parquet(f"{output_path}/excluded")
+    counts = {"input": frame.count(), "kept": kept.count(), "near_duplicate": excluded.count()}
+    return counts
+
