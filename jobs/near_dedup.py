@@ -17,6 +17,7 @@ import itertools
 import sys
 from typing import Callable, Iterator
 
+import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -36,23 +37,26 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+_BAND_ARROW_SCHEMA = pa.schema([("id", pa.string()), ("band", pa.int32()),
+                                ("bucket", pa.int64())])
+
+
 def _band_task(config: NearDedupConfig, text_column: str, id_column: str) -> Callable:
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             texts = [text or "" for text in batch.column(text_column).to_pylist()]
-            ids = batch.column(id_column).to_pylist()
-            signatures = minhash_signatures(texts, num_perm=config.num_perm,
-                                            ngram=config.ngram, seed=config.seed)
-            hashes = band_hashes(signatures, config.bands, config.rows)
-            short = is_short(texts, ngram=config.ngram)
-            long_enough = [i for i in range(len(texts)) if not short[i]]
-            rows = [(ids[i], band, int(hashes[i, band]) - (1 << 63))  # uint64 -> bigint
-                    for i in long_enough for band in range(config.bands)]
-            if rows:
-                yield pa.RecordBatch.from_pylist(
-                    [{"id": r[0], "band": r[1], "bucket": r[2]} for r in rows],
-                    schema=pa.schema([("id", pa.string()), ("band", pa.int32()),
-                                      ("bucket", pa.int64())]))
+            long_enough = np.flatnonzero(~is_short(texts, ngram=config.ngram))
+            if not len(long_enough):
+                continue
+            signatures = minhash_signatures([texts[i] for i in long_enough],
+                                            num_perm=config.num_perm, ngram=config.ngram,
+                                            seed=config.seed)
+            buckets = band_hashes(signatures, config.bands, config.rows).view(np.int64)
+            ids = batch.column(id_column).take(pa.array(np.repeat(long_enough, config.bands)))
+            bands = np.tile(np.arange(config.bands, dtype=np.int32), len(long_enough))
+            yield pa.RecordBatch.from_arrays([ids.cast(pa.string()), pa.array(bands),
+                                              pa.array(buckets.reshape(-1))],
+                                             schema=_BAND_ARROW_SCHEMA)
     return run
 
 
@@ -80,15 +84,26 @@ def _small_star(edges: DataFrame) -> DataFrame:
     return linked.unionByName(least.select("src", F.col("m").alias("dst"))).distinct()
 
 
+def _is_star_forest(edges: DataFrame) -> bool:
+    """Whether every edge points to a root and every node has one root: components found."""
+    sources = edges.select(F.col("src").alias("dst")).distinct()
+    if edges.join(sources, "dst").limit(1).count():
+        return False
+    return edges.groupBy("src").agg(F.countDistinct("dst").alias("roots")) \
+        .where(F.col("roots") > 1).limit(1).count() == 0
+
+
 def connected_components(edges: DataFrame, max_rounds: int = 100) -> DataFrame:
-    """(id, component) for every id on an edge; component = the smallest id of its component."""
+    """(id, component) for every id on an edge; component = the smallest id of its component.
+
+    Alternates large-star and small-star until the edges form stars around the smallest id
+    of each component; each round is checkpointed so the plan stays short.
+    """
     current = edges.localCheckpoint()
     for round_number in range(1, max_rounds + 1):
-        updated = _small_star(_large_star(current)).localCheckpoint()
-        changed = updated.exceptAll(current).count() + current.exceptAll(updated).count()
-        current = updated
-        if changed == 0:
-            _log(f"  connected components: converged after {round_number} rounds")
+        current = _small_star(_large_star(current)).localCheckpoint()
+        if _is_star_forest(current):
+            _log(f"  connected components: {round_number} rounds")
             break
     else:
         raise RuntimeError(f"connected components did not converge in {max_rounds} rounds")
