@@ -39,9 +39,8 @@ from datasketch import MinHash, MinHashLSH
 from jobs.demo import prepare_demo_corpus
 from licenses.files import is_license_file
 from pipeline.config import IngestConfig, NearDedupConfig
-from pipeline.dedup.keep import keep_key, mark_duplicates
-from pipeline.dedup import minhash_signatures
-from pipeline.dedup.near import band_hashes, cluster_group
+from pipeline.dedup import (band_hashes, cluster_group, keep_key, mark_duplicates,
+                            minhash_signatures)
 from pipeline.dedup.shingles import jaccard, shingle_set
 from pipeline.ingest import ingest_repository, read_manifest
 from pipeline.reasons import Reason
@@ -106,7 +105,8 @@ def exact_pairs(shingles: list[frozenset[str]], threshold: float) -> set[tuple[i
     rank = {s: i for i, s in enumerate(sorted(frequency, key=lambda s: (frequency[s], s)))}
     index: dict[int, list[int]] = collections.defaultdict(list)
     pairs = set()
-    for doc in sorted((i for i, s in enumerate(shingles) if s), key=lambda i: (len(shingles[i]), i)):
+    documents = (i for i, shingle in enumerate(shingles) if shingle)
+    for doc in sorted(documents, key=lambda i: (len(shingles[i]), i)):
         size = len(shingles[doc])
         prefix = sorted(rank[s] for s in shingles[doc])[
             :size - math.ceil((threshold - _PREFIX_MARGIN) * size) + 1]
@@ -250,7 +250,7 @@ def main() -> int:
     print("| similarity | records | kept | seconds | pair recall | false removals |")
     print("|---|---|---|---|---|---|")
     for verify in (True, False):
-        (removed, times), _ = timed(lambda: ours(records, [docs], signatures, config, verify))
+        removed, times = ours(records, [docs], signatures, config, verify)
         recall, false, count = score(removed, truth, shingles, config.threshold)
         print(f"| {'exact Jaccard' if verify else 'MinHash estimate'} | {len(docs)} | "
               f"{len(docs) - count} | {times[0]:.1f} | {recall:.4f} | {false} |")

@@ -24,7 +24,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
 from pipeline.config import NearDedupConfig
-from pipeline.dedup import band_hashes, cluster_group, is_short, minhash_signatures
+from pipeline.dedup import band_hashes, cluster_group, minhash_signatures
+from pipeline.dedup.minhash import shingle_hashes, signatures_of
 
 STAGE = "near_dedup"
 _BAND_SCHEMA = "id string, band int, bucket bigint"
@@ -45,13 +46,13 @@ def _band_task(config: NearDedupConfig, text_column: str, id_column: str) -> Cal
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             texts = [text or "" for text in batch.column(text_column).to_pylist()]
-            long_enough = np.flatnonzero(~is_short(texts, ngram=config.ngram))
+            shingles = shingle_hashes(texts, ngram=config.ngram)
+            long_enough = np.flatnonzero(np.diff(shingles.offsets) > 0)  # short: no shingle
             if not len(long_enough):
                 continue
-            signatures = minhash_signatures([texts[i] for i in long_enough],
-                                            num_perm=config.num_perm, ngram=config.ngram,
-                                            seed=config.seed)
-            buckets = band_hashes(signatures, config.bands, config.rows).view(np.int64)
+            signatures = signatures_of(shingles, num_perm=config.num_perm, seed=config.seed)
+            buckets = band_hashes(signatures[long_enough], config.bands,
+                                  config.rows).view(np.int64)
             ids = batch.column(id_column).take(pa.array(np.repeat(long_enough, config.bands)))
             bands = np.tile(np.arange(config.bands, dtype=np.int32), len(long_enough))
             yield pa.RecordBatch.from_arrays([ids.cast(pa.string()), pa.array(bands),

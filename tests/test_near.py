@@ -5,11 +5,13 @@ import json
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from datasketch.lsh import _optimal_param
 
+from pipeline.config import NearDedupConfig
 from pipeline.dedup.keep import keep_key
 from pipeline.dedup.minhash import minhash_signatures
 from pipeline.dedup.near import band_hashes, cluster_group, optimal_bands
@@ -17,6 +19,7 @@ from pipeline.dedup.shingles import jaccard, shingle_set
 from pipeline.schema import content_hash, new_record
 
 THRESHOLD, NGRAM = 0.7, 5
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _record(repo: str, text: str, stars: int = 0, license_class: str = "permissive",
@@ -37,8 +40,10 @@ def _outcome(marked: list[dict]) -> dict[str, str | None]:
     return {record["repo"]: record["duplicate_of"] for record in marked}
 
 
-def test_optimal_bands_matches_datasketch():
+def test_optimal_bands_matches_datasketch_and_the_config():
     assert optimal_bands(0.7, 256) == (25, 10)
+    config = NearDedupConfig()
+    assert optimal_bands(config.threshold, config.num_perm) == (config.bands, config.rows)
     for threshold, num_perm, weights in ((0.5, 128, (0.5, 0.5)), (0.85, 200, (0.3, 0.7)),
                                          (0.9, 64, (0.5, 0.5))):
         assert optimal_bands(threshold, num_perm, *weights) == _optimal_param(
@@ -62,7 +67,7 @@ def test_band_hashes_are_deterministic_and_follow_the_band_values():
               "print(band_hashes(s, 25, 10).tolist())")
     other = subprocess.run([sys.executable, "-c", script], input=repr(signatures.tolist()),
                            capture_output=True, text=True, check=True,
-                           env={"PYTHONHASHSEED": "12345", "PATH": ""}, cwd=".")
+                           env={"PYTHONHASHSEED": "12345"}, cwd=REPO_ROOT)
     assert json.loads(other.stdout) == hashes.tolist()
     with pytest.raises(ValueError):
         band_hashes(signatures, 26, 10)

@@ -153,7 +153,8 @@ class _ExactJaccard:
 
     def best_kept(self, index: int) -> tuple[int, float] | None:
         size = len(self._shingles[index])
-        candidates = {kept for token in self._prefixes[index] for kept in self._index.get(token, ())}
+        candidates = {kept for token in self._prefixes[index]
+                      for kept in self._index.get(token, ())}
         best: tuple[int, float] | None = None
         for kept in sorted(candidates, key=self._kept_position.__getitem__):
             other = len(self._shingles[kept])

@@ -1,9 +1,10 @@
 """Tokens and word n-gram shingles as BigCode's near-dedup makes them.
 
-bigcode-dataset (near_deduplication/minhash_deduplication.py) lowercases the text, splits it
-on ``[^A-Za-z_0-9]`` (ASCII non-word characters), drops empty tokens and joins each run of
-``ngram`` consecutive tokens with a space. A text with fewer than ``ngram`` tokens has no
-shingle: it is "short", kept and never clustered.
+bigcode-dataset (near_deduplication/minhash_deduplication.py) splits the text on
+``[^A-Za-z_0-9]`` (ASCII non-word characters) and joins each run of ``ngram`` consecutive
+tokens with a space; text-dedup and The Stack v2's dedup also lowercase the text, and we drop
+the empty strings the split leaves between adjacent separators (they carry no content). A
+text with fewer than ``ngram`` tokens has no shingle: it is "short", kept and never clustered.
 """
 from __future__ import annotations
 
