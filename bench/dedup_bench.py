@@ -224,7 +224,13 @@ def signature_section(records: list[dict], repeats: int) -> None:
     print()
 
 
-SECTIONS = {"signatures": signature_section}
+def quality_section(records: list[dict], repeats: int) -> None:
+    from dedup_quality import quality_section as run
+
+    run(records, repeats)
+
+
+SECTIONS = {"signatures": signature_section, "quality": quality_section}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,30 +19,24 @@ survives), false removals (share of removed records whose exact Jaccard with the
   records sharing a band bucket (in-process union-find; the Spark job uses large-star /
   small-star), then :func:`pipeline.dedup.near.cluster_group` with verify on and off.
 
-Run: ``.venv/bin/python bench/dedup_quality.py [--cache DIR]``; Markdown on stdout.
+Run: ``.venv/bin/python bench/dedup_bench.py --sections quality`` (or this file); Markdown.
 """
 from __future__ import annotations
 
-import argparse
 import collections
 import math
 import platform
 import statistics
-import tempfile
 import time
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
-from jobs.demo import prepare_demo_corpus
-from licenses.files import is_license_file
-from pipeline.config import IngestConfig, NearDedupConfig
+from pipeline.config import NearDedupConfig
 from pipeline.dedup import (band_hashes, cluster_group, keep_key, mark_duplicates,
                             minhash_signatures)
 from pipeline.dedup.shingles import jaccard, shingle_set
-from pipeline.ingest import ingest_repository, read_manifest
 from pipeline.reasons import Reason
 
 # Margin under the threshold for the prefix lengths of the join: longer prefixes only add
@@ -50,13 +44,8 @@ from pipeline.reasons import Reason
 _PREFIX_MARGIN = 1e-9
 
 
-def load_corpus(manifest: Path) -> list[dict]:
-    """Ingested text records of every package, one per distinct content (keep rule)."""
-    records = []
-    for entry in read_manifest(manifest):
-        with tempfile.TemporaryDirectory() as scratch:
-            repo = ingest_repository(entry, IngestConfig(), Path(scratch), is_license_file)
-        records += [r for r in repo.records if r["reason"] is None and r["content"] is not None]
+def distinct_texts(records: list[dict]) -> list[dict]:
+    """One record per distinct content (the keep rule chooses), as exact dedup leaves them."""
     by_hash = collections.defaultdict(list)
     for record in records:
         by_hash[record["content_hash"]].append(record)
@@ -187,12 +176,10 @@ def timed(action: Callable):
     return result, time.perf_counter() - started
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, help="demo corpus cache directory")
-    args = parser.parse_args()
+def quality_section(ingested: list[dict], repeats: int = 1) -> None:
+    """The quality tables on the ingested demo texts (a section of bench/dedup_bench.py)."""
     config = NearDedupConfig()
-    records, load_s = timed(lambda: load_corpus(prepare_demo_corpus(args.cache)))
+    records, load_s = timed(lambda: distinct_texts(ingested))
     shingles, shingle_s = timed(lambda: [shingle_set(r["content"], config.ngram) for r in records])
     docs = [i for i, s in enumerate(shingles) if s]
     truth, truth_s = timed(lambda: exact_pairs(shingles, config.threshold))
@@ -200,7 +187,7 @@ def main() -> int:
     print(f"# Near-dedup quality ({time.strftime('%Y-%m-%d')}, {platform.machine()}, "
           f"Python {platform.python_version()})\n")
     print(f"Corpus: {len(records)} distinct text files ({size_mb:.1f} MB) of the demo sdists "
-          f"(ingest only, exact-deduplicated; loaded in {load_s:.1f} s); {len(docs)} with at "
+          f"(ingest only, exact-deduplicated in {load_s:.1f} s); {len(docs)} with at "
           f"least {config.ngram} tokens. Shingle sets: {shingle_s:.1f} s.\n")
     print(f"Ground truth (all-pairs join with prefix filtering, exact Jaccard >= "
           f"{config.threshold}): **{len(truth)} pairs** over "
@@ -254,8 +241,9 @@ def main() -> int:
         recall, false, count = score(removed, truth, shingles, config.threshold)
         print(f"| {'exact Jaccard' if verify else 'MinHash estimate'} | {len(docs)} | "
               f"{len(docs) - count} | {times[0]:.1f} | {recall:.4f} | {false} |")
-    return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from dedup_bench import main
+
+    raise SystemExit(main(["--sections", "quality"]))

@@ -41,7 +41,12 @@ def _dedup(args: argparse.Namespace) -> int:
     from jobs.near_dedup import run_dedup
     from jobs.spark import get_spark
 
-    config = dataclasses.replace(load_config(args.config).near_dedup, threshold=args.threshold)
+    from pipeline.dedup import optimal_bands
+
+    config = load_config(args.config).near_dedup
+    if args.threshold != config.threshold:  # bands and rows follow the threshold
+        bands, rows = optimal_bands(args.threshold, config.num_perm)
+        config = dataclasses.replace(config, threshold=args.threshold, bands=bands, rows=rows)
     counts = run_dedup(get_spark(args.master), str(args.input), str(args.output), config,
                        args.text_column, args.id_column)
     print(f"input {counts['input']} = kept {counts['kept']} + near_duplicate "

@@ -16,11 +16,13 @@ estimate, the share of equal signature positions (``verify=False``).
 Cost of a group of n records of which k are kept. Estimate: n x k signature comparisons,
 vectorised (a group of near-copies keeps few records; the worst case, n mutually dissimilar
 records held together by LSH false positives and chains, is n^2 / 2). Exact Jaccard: every
-shingle set is built once, then a prefix index (see :class:`_ExactJaccard`) hands each
-record only the kept records that can reach the threshold, so set intersections follow the
-number of truly similar pairs, not n x k. Measured on the demo corpus (bench/dedup_quality.py,
-7,014 files as ONE group, 6,591 kept): 11.9 s exact (7.2 s of it building shingle sets),
-6.7 s estimated; the exact path without the index took 119 s.
+shingle set is built once and held for the whole group (memory: the group's shingles), then a
+prefix index (see :class:`_ExactJaccard`) hands each record only the kept records that can
+reach the threshold, so set intersections follow the number of truly similar pairs, not
+n x k. Measured on the demo corpus (bench/dedup_quality.py): its 237 candidate groups (755
+records, largest 38) cost 1.4 ms per record exact (about 0.6 ms of it building shingle sets)
+and 0.27 ms estimated; the whole corpus as ONE group (7,014 records, 6,591 kept) 12.2 s exact
+(comparisons 6.0 s CPU with the index, 121 s without it) and 6.0 s estimated.
 """
 from __future__ import annotations
 
