@@ -39,7 +39,9 @@ test: setup
 	$(PY) -m pytest -q
 
 bench: setup
+	$(PY) -m pip install -q -e '.[bench]' 2>&1 | $(QUIET_PIP)
 	$(PY) bench/build_bench.py
+	$(PY) bench/dedup_bench.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

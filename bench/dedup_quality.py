@@ -24,10 +24,14 @@ Run: ``.venv/bin/python bench/dedup_bench.py --sections quality`` (or this file)
 from __future__ import annotations
 
 import collections
+import gzip
+import json
 import math
 import platform
 import statistics
+import tempfile
 import time
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -36,7 +40,7 @@ from datasketch import MinHash, MinHashLSH
 from pipeline.config import NearDedupConfig
 from pipeline.dedup import (band_hashes, cluster_group, keep_key, mark_duplicates,
                             minhash_signatures)
-from pipeline.dedup.shingles import jaccard, shingle_set
+from pipeline.dedup.shingles import jaccard, shingle_set, tokens
 from pipeline.reasons import Reason
 
 # Margin under the threshold for the prefix lengths of the join: longer prefixes only add
@@ -134,6 +138,81 @@ def classic_datasketch(records: list[dict], shingles: list[frozenset[str]],
     return removed
 
 
+class _BigCodeWords:
+    """datatrove word tokenizer that splits as BigCode does (pipeline.dedup.shingles)."""
+
+    def __new__(cls):
+        from datatrove.utils.word_tokenizers import WordTokenizer
+
+        class Words(WordTokenizer):
+            def word_tokenize(self, text: str) -> list[str]:
+                return tokens(text)
+
+            def sent_tokenize(self, text: str) -> list[str]:
+                return [text]
+
+            def span_tokenize(self, text: str) -> list[tuple[int, int]]:
+                return [(0, len(text))]
+
+        return Words()
+
+
+def datatrove_peer(records: list[dict], shingles: list[frozenset[str]],
+                   config: NearDedupConfig) -> Outcome:
+    """datatrove's four-stage MinHash dedup (one local task, BigCode's word split, 5-grams,
+    25 x 10 buckets, sha1 32-bit shingle hashes as BigCode's: datatrove 0.10.1's xxhash path
+    passes str to xxhash 4, which refuses it); the record removed for is the kept member of
+    its datatrove cluster."""
+    from datatrove.data import Document
+    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.dedup.minhash import (MinhashConfig, MinhashDedupBuckets,
+                                                  MinhashDedupCluster, MinhashDedupFilter,
+                                                  MinhashDedupSignature)
+    from datatrove.pipeline.writers import JsonlWriter
+    from datatrove.utils.hashing import HashConfig
+
+    docs = [i for i, s in enumerate(shingles) if s]
+    minhash = MinhashConfig(n_grams=config.ngram, num_buckets=config.bands,
+                            hashes_per_bucket=config.rows, seed=config.seed,
+                            hash_config=HashConfig(precision=32, hash_fc="sha1"))
+
+    def source(data, rank: int = 0, world_size: int = 1):
+        for doc in docs:
+            yield Document(text=records[doc]["content"], id=str(doc))
+
+    kept: dict[int, int] = {}
+
+    def collect(data, rank: int = 0, world_size: int = 1):
+        for document in data:
+            kept[int(document.id)] = document.metadata.get("minhash_cluster_id", -1)
+            yield document
+
+    with tempfile.TemporaryDirectory() as work:
+        stages = [
+            [source, MinhashDedupSignature(f"{work}/sigs", config=minhash,
+                                           language=_BigCodeWords())],
+            [MinhashDedupBuckets(f"{work}/sigs", f"{work}/buckets", config=minhash)],
+            [MinhashDedupCluster(f"{work}/buckets", f"{work}/remove", config=minhash,
+                                 save_cluster_id=True)],
+            [source, MinhashDedupFilter(f"{work}/remove", load_cluster_ids=True,
+                                        exclusion_writer=JsonlWriter(f"{work}/removed")),
+             collect],
+        ]
+        for number, pipeline in enumerate(stages):  # a log folder each: it records completion
+            tasks = config.bands if number == 1 else 1  # datatrove: one bucket task per band
+            LocalPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=1,
+                                  logging_dir=f"{work}/logs{number}").run()
+        keeper_of_cluster = {cluster: doc for doc, cluster in kept.items() if cluster >= 0}
+        removed = {}
+        for path in sorted(Path(work, "removed").glob("*.jsonl*")):
+            with gzip.open(path, "rt") if path.suffix == ".gz" else open(path) as lines:
+                for line in lines:
+                    item = json.loads(line)
+                    cluster = item["metadata"]["minhash_cluster_id"]
+                    removed[int(item["id"])] = keeper_of_cluster[cluster]
+    return removed
+
+
 def candidate_groups(signatures: np.ndarray, docs: list[int], config: NearDedupConfig
                      ) -> list[list[int]]:
     """Connected components of documents sharing a (band, band hash) bucket."""
@@ -203,6 +282,12 @@ def quality_section(ingested: list[dict], repeats: int = 1) -> None:
           f"{signature_s:.1f} s, band hashes + union-find {group_s:.1f} s.\n")
 
     classic, classic_s = timed(lambda: classic_datasketch(records, shingles, config))
+    try:
+        peer, peer_s = timed(lambda: datatrove_peer(records, shingles, config))
+        peers = [("datatrove 4-stage MinHash (BigCode words, 25 x 10)", peer, peer_s)]
+    except ImportError:
+        peers = []
+        print("datatrove is not installed (pip install '.[bench]'): its row is left out.\n")
     (verified, verified_times), verified_s = timed(
         lambda: ours(records, groups, signatures, config, verify=True))
     (estimated, estimated_times), estimated_s = timed(
@@ -215,6 +300,7 @@ def quality_section(ingested: list[dict], repeats: int = 1) -> None:
     print("|---|---|---|---|---|")
     for name, removed, seconds in (
             ("datasketch MinHashLSH + union-find (one kept per component)", classic, classic_s),
+            *peers,
             ("ours, verify=True (exact Jaccard)", verified, signature_s + group_s + verified_s),
             ("ours, verify=False (MinHash estimate)", estimated,
              signature_s + group_s + estimated_s)):
