@@ -135,7 +135,11 @@ def _cluster_task(config: NearDedupConfig, schema: pa.Schema, text_column: str,
 
 
 def _as_record(row: dict, text_column: str, id_column: str) -> dict:
+    """A row as ``cluster_group`` reads it: text in ``content``, id in ``id``; columns of
+    those names that are not the text and id columns are set aside, not overwritten."""
     record = {k: v for k, v in row.items() if k != "_component"}
+    record["_aside"] = {k: record[k] for k in ("content", "id")
+                        if k in record and k not in (text_column, id_column)}
     record["content"], record["id"] = row[text_column], row[id_column]
     record.setdefault("repo", "")
     record.setdefault("path", "")
@@ -143,7 +147,9 @@ def _as_record(row: dict, text_column: str, id_column: str) -> dict:
 
 
 def _from_record(record: dict, text_column: str, id_column: str) -> dict:
+    aside = record.pop("_aside")
     record[text_column], record[id_column] = record.pop("content"), record.pop("id")
+    record.update(aside)
     return record
 
 
@@ -201,6 +207,12 @@ def run_dedup(spark: SparkSession, input_path: str, output_path: str, config: Ne
     if id_column is None or id_column not in frame.columns:
         id_column = id_column or "id"
         frame = derive_ids(frame, text_column, id_column)
+    repeated = [row[id_column] for row in frame.groupBy(id_column).count()
+                .where(F.col("count") > 1).orderBy(id_column).limit(3).collect()]
+    if repeated:
+        raise ValueError(f"ids in {id_column!r} must be unique, but {', '.join(map(str, repeated))} "
+                         "repeat (ids derived from the text repeat for identical texts: "
+                         "remove exact duplicates first, or give an id column)")
     result = near_dedup(frame, config, text_column, id_column).localCheckpoint()
     kept = result.where(F.col("reason").isNull()).drop(*_EXCLUSION_COLUMNS)
     excluded = result.where(F.col("reason").isNotNull())

@@ -92,13 +92,15 @@ def test_connected_components_of_a_chain_and_a_star(spark):
 def test_standalone_dedup_on_foreign_parquet_without_ids(spark, tmp_path):
     rows = _rows()
     table = pa.table({"text": [r["content"] for r in rows],
-                      "source": [r["id"] for r in rows]})  # no id column, other names
+                      "source": [r["id"] for r in rows],  # no id column, other names
+                      "content": [f"note {i}" for i in range(len(rows))]})  # not the text
     pq.write_table(table, tmp_path / "in.parquet")
     counts = run_dedup(spark, str(tmp_path / "in.parquet"), str(tmp_path / "out"),
                        NearDedupConfig(), text_column="text", id_column=None)
     assert counts == {"input": len(rows), "kept": len(rows) - 15, "near_duplicate": 15}
     kept = pq.read_table(tmp_path / "out" / "data")
-    assert set(kept.column_names) == {"text", "source", "id"}
+    assert set(kept.column_names) == {"text", "source", "content", "id"}
+    assert all(note.startswith("note ") for note in kept.column("content").to_pylist())
     removed = pq.read_table(tmp_path / "out" / "excluded").to_pylist()
     assert {r["reason"] for r in removed} == {"near_duplicate"}
     kept_ids = set(kept.column("id").to_pylist())
@@ -113,3 +115,11 @@ def test_cli_dedup_reports_counts(tmp_path):
                           "--master", "local[1]"], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     assert f"input {len(rows)} = kept {len(rows) - 15} + near_duplicate 15" in run.stdout
+
+
+def test_standalone_dedup_refuses_repeated_ids(spark, tmp_path):
+    pq.write_table(pa.table({"content": ["same text here for both rows ok"] * 2}),
+                   tmp_path / "in.parquet")
+    with pytest.raises(ValueError, match="must be unique"):
+        run_dedup(spark, str(tmp_path / "in.parquet"), str(tmp_path / "out"), NearDedupConfig(),
+                  id_column=None)
