@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -58,10 +59,14 @@ def _log(message: str) -> None:
 
 # --- pure task functions (run on the workers) ---------------------------------------
 
-def _strip_excluded_content(records: list[dict], keep: bool) -> list[dict]:
+def _strip_excluded_content(batch: pa.RecordBatch, keep: bool) -> pa.RecordBatch:
+    """``batch`` with the content of excluded records nulled (vectorised), unless kept."""
     if keep:
-        return records
-    return [r if r["reason"] is None else {**r, "content": None} for r in records]
+        return batch
+    index = batch.schema.get_field_index("content")
+    content = pc.if_else(pc.is_null(batch.column("reason")), batch.column(index),
+                         pa.scalar(None, pa.string()))
+    return batch.set_column(index, batch.schema.field(index), content)
 
 
 def ingest_entries(entries: Iterable[RepoEntry], config: BuildConfig
@@ -73,9 +78,9 @@ def ingest_entries(entries: Iterable[RepoEntry], config: BuildConfig
             ingested = ingest_repository(entry, config.ingest, Path(scratch), is_license_file)
         records = assign_licenses(ingested.records, ingested.license_files, entry.license,
                                   detector, config.licenses)
-        records = _strip_excluded_content(records, config.shards.keep_excluded_content)
         for start in range(0, len(records), _BATCH_ROWS):
-            yield to_batch(records[start:start + _BATCH_ROWS])
+            yield _strip_excluded_content(to_batch(records[start:start + _BATCH_ROWS]),
+                                          config.shards.keep_excluded_content)
 
 
 def _ingest_task(config: BuildConfig) -> Callable:
@@ -89,7 +94,7 @@ def _ingest_task(config: BuildConfig) -> Callable:
 def _stage_task(stage: Stage, keep_content: bool) -> Callable:
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in stage.process_batches(batches):
-            yield to_batch(_strip_excluded_content(batch.to_pylist(), keep_content))
+            yield _strip_excluded_content(batch, keep_content)
     return run
 
 
