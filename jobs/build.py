@@ -9,7 +9,9 @@ after a crash resumes after the last finished stage):
 3. ``quality``     StarCoderData's quality filters, vendored and generated files.
 4. ``exact_dedup`` one copy per content hash, chosen by the keep rule.
 5. ``near_dedup``  MinHash LSH candidates, verified clusters (``jobs/near_dedup.py``).
-6. ``release``     deterministic shards, ``excluded/``, ``manifest.json``, ``CURRENT``.
+6. ``pii``         PII detected (Presidio recognizers + the NER model, loaded once per worker)
+                   and redacted; spans kept in ``pii_spans`` (``pii/stage.py``).
+7. ``release``     deterministic shards, ``excluded/``, ``manifest.json``, ``CURRENT``.
 
 Runs as ``curate build`` or ``spark-submit jobs/build.py --repos M --out DIR``.
 """
@@ -44,10 +46,11 @@ from pipeline.schema import RECORD_SCHEMA, SCHEMA_VERSION, STAGE_SCHEMA, to_batc
 from pipeline.shards import (ShardInfo, switch_current, write_excluded_shards,
                              write_kept_shards, write_manifest)
 from pipeline.stage import Stage, StageCounters
+from pii.stage import PiiStage
 from jobs.near_dedup import near_dedup
 from jobs.spark import get_spark, spark_ddl
 
-STAGE_NAMES = ("ingest", "licenses", "quality", "exact_dedup", "near_dedup")
+STAGE_NAMES = ("ingest", "licenses", "quality", "exact_dedup", "near_dedup", "pii")
 _STEPS = len(STAGE_NAMES) + 1  # the stages and the release
 MARKER = "_STAGE.json"
 _BATCH_ROWS = 2000
@@ -203,6 +206,11 @@ class Build:
                    .sortWithinPartitions("content_hash", "id"))
         return grouped.mapInArrow(exact_dedup_batches, self.schema_ddl)
 
+    def _pii(self) -> DataFrame:
+        if not self.config.pii.enabled:
+            return self._kept_input(5)
+        return self._map_stage(5, PiiStage(self.config.pii))
+
     def _excluded_all(self) -> DataFrame:
         frames = [self._read_stage(i).where(F.col("reason").isNotNull())
                   for i in range(len(STAGE_NAMES))]
@@ -271,6 +279,9 @@ class Build:
                 "kept_by_license_class": counts(kept, "license_class"),
                 "excluded_by_reason": counts(excluded, "reason"),
                 "excluded_by_stage": counts(excluded, "stage"),
+                "pii_spans_by_label": counts(
+                    kept.select(F.explode("pii_spans").alias("span")).select("span.label"),
+                    "label"),
             },
             "stages": [{k: v for k, v in c.to_dict().items() if k != "seconds"}
                        for c in self.counters],
@@ -286,6 +297,7 @@ class Build:
         self._run_stage(2, lambda: self._map_stage(2, QualityStage(self.config.filters)))
         self._run_stage(3, self._exact_dedup)
         self._run_stage(4, lambda: near_dedup(self._kept_input(4), self.config.near_dedup))
+        self._run_stage(5, self._pii)
         release_dir, manifest = self._write_release()
         report = {"counters": [c.to_dict() for c in self.counters], "resumed": self.resumed}
         (self.work_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from jobs.pii_cli import add_pii_commands
 from pipeline.config import load_config
 from pipeline.ingest.manifest import ManifestError
 
@@ -113,6 +114,8 @@ def parser() -> argparse.ArgumentParser:
     scan.add_argument("paths", nargs="+")
     scan.add_argument("--json", action="store_true", help="one JSON object a line")
     scan.set_defaults(run=_licenses_scan)
+
+    add_pii_commands(commands)
     return root
 
 

@@ -13,13 +13,23 @@ LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
 _SPARK_TYPES = {
     pa.string(): "string",
     pa.int64(): "bigint",
+    pa.float64(): "double",
     pa.timestamp("us", tz="UTC"): "timestamp",
 }
 
 
+def _spark_type(arrow_type: pa.DataType) -> str:
+    if pa.types.is_list(arrow_type):
+        return f"array<{_spark_type(arrow_type.value_type)}>"
+    if pa.types.is_struct(arrow_type):
+        return "struct<" + ", ".join(f"`{f.name}`: {_spark_type(f.type)}"
+                                     for f in arrow_type) + ">"
+    return _SPARK_TYPES[arrow_type]
+
+
 def spark_ddl(schema: pa.Schema) -> str:
     """Spark DDL string (``id string, size bigint, ...``) for an Arrow schema."""
-    return ", ".join(f"`{field.name}` {_SPARK_TYPES[field.type]}" for field in schema)
+    return ", ".join(f"`{field.name}` {_spark_type(field.type)}" for field in schema)
 
 
 def get_spark(master: str = "local[*]", app_name: str = "stack-curate",

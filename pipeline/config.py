@@ -116,6 +116,24 @@ class NearDedupConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class PiiConfig:
+    # StarCoderData redacted PII in every file before training (Li et al. 2023, §4).
+    enabled: bool = True
+    # "default": the model trained by this project (pii/model/default, see its README);
+    # "none": Presidio pattern recognizers only; else a directory with any local Hugging Face
+    # token-classification checkpoint (e.g. a copy of bigcode/starpii).
+    model: str = "default"
+    # "auto" takes CUDA when torch sees a GPU, else the CPU.
+    device: str = "auto"
+    # Records per detector call: every window of these records goes through the model in
+    # length-sorted batches (pii/model), so larger means fuller batches.
+    batch_size: int = 64
+    # Torch threads per Spark task on CPU: local[*] runs one task per core, so one thread
+    # each fills the machine without oversubscription.
+    cpu_threads: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
 class ShardConfig:
     # Target uncompressed content per shard; 256 MB as StarCoderData's parquet shards.
     target_shard_bytes: int = 256_000_000
@@ -132,6 +150,7 @@ class BuildConfig:
     licenses: LicenseConfig = LicenseConfig()
     filters: FilterConfig = FilterConfig()
     near_dedup: NearDedupConfig = NearDedupConfig()
+    pii: PiiConfig = PiiConfig()
     shards: ShardConfig = ShardConfig()
     release_version: str = "v1.0.0"
 

@@ -26,12 +26,17 @@ Fields (all strings UTF-8, all hashes lowercase hex):
 - ``size``: size of the raw bytes.
 - ``encoding``: the encoding the bytes were decoded from (``utf-8``, ``cp1252``, ...).
 - ``content``: the decoded text; null on excluded records unless the config keeps it.
-- ``content_hash``: sha256 of the UTF-8 encoded ``content``: the key of exact dedup.
+- ``content_hash``: sha256 of the UTF-8 encoded ``content``: the key of exact dedup; after the
+  PII stage, the hash of the redacted content as released.
 - ``license``: SPDX expression that applies to the file; null when none was found.
 - ``license_class``: ``permissive`` | ``no_license`` | ``non_permissive``.
 - ``license_source``: ``metadata`` (the manifest's licence) or the repository path of the
   licence file(s) the decision came from, ``;``-separated; null with ``no_license``.
 - ``stars``, ``forks``: repository popularity from the manifest (0 when not given).
+- ``pii_spans``: what the PII stage redacted, at its offsets in the redacted ``content``: one
+  ``{start, end, label, score, detector}`` per placeholder (never the original value); empty
+  when nothing was found, null when the record was not scanned (PII stage off, or excluded
+  before it).
 - ``reason``: null when kept; else one :class:`pipeline.reasons.Reason` value.
 - ``stage``: the stage that excluded the record.
 - ``details``: JSON object with the measured value and threshold behind the reason.
@@ -44,9 +49,12 @@ import hashlib
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: pii_spans
 
 LICENSE_CLASSES = ("permissive", "no_license", "non_permissive")
+
+PII_SPAN_TYPE = pa.struct([("start", pa.int64()), ("end", pa.int64()), ("label", pa.string()),
+                           ("score", pa.float64()), ("detector", pa.string())])
 
 RECORD_SCHEMA = pa.schema(
     [
@@ -69,6 +77,7 @@ RECORD_SCHEMA = pa.schema(
         pa.field("license_source", pa.string()),
         pa.field("stars", pa.int64()),
         pa.field("forks", pa.int64()),
+        pa.field("pii_spans", pa.list_(PII_SPAN_TYPE)),
     ]
 )
 

@@ -1,0 +1,207 @@
+"""``curate pii ...``: scan, redact, evaluate, audit, and make the model (synth, pretrain, train)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+from pii.entities import Span
+
+_CHUNK_DOCS = 512  # documents read, detected and written at a time: bounded memory
+
+
+def read_jsonl(path: Path, required: tuple[str, ...]) -> Iterator[dict]:
+    """Objects of a JSONL file; a malformed line is an error naming ``file:line``."""
+    with open(path, encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}:{number}: not JSON ({error.msg})") from None
+            if not isinstance(item, dict) or any(key not in item for key in required):
+                raise ValueError(f"{path}:{number}: needs the keys {', '.join(required)}")
+            if not isinstance(item["text"], str):
+                raise ValueError(f"{path}:{number}: 'text' must be a string")
+            yield item
+
+
+def _chunks(items: Iterator[dict], size: int) -> Iterator[list[dict]]:
+    chunk: list[dict] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _detector(args: argparse.Namespace):
+    from pii.detector import load_detector
+
+    return load_detector(args.model, args.device)
+
+
+def _span_json(span: Span) -> dict:
+    return span.to_dict()
+
+
+def _scan_or_redact(args: argparse.Namespace, redacting: bool) -> int:
+    from pii.redact import redact
+
+    detector = _detector(args)
+    documents = 0
+    with open(args.output, "w", encoding="utf-8") as out:
+        for chunk in _chunks(read_jsonl(args.input, ("id", "text")), _CHUNK_DOCS):
+            for item, spans in zip(chunk, detector.detect([d["text"] for d in chunk])):
+                if redacting:
+                    text, spans = redact(item["text"], spans)
+                    line = {"id": item["id"], "text": text,
+                            "spans": [_span_json(s) for s in spans]}
+                else:
+                    line = {"id": item["id"], "spans": [_span_json(s) for s in spans]}
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+            documents += len(chunk)
+    print(f"{documents} documents -> {args.output}", file=sys.stderr)
+    return 0
+
+
+def _gold_spans(item: dict, where: str) -> list[Span]:
+    spans = []
+    for raw in item["spans"]:
+        try:
+            spans.append(Span(int(raw["start"]), int(raw["end"]), str(raw["label"])))
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{where}: bad gold span {raw!r}: {error}") from None
+        if spans[-1].end > len(item["text"]):
+            raise ValueError(f"{where}: gold span {raw!r} beyond the text")
+    return spans
+
+
+def evaluate_file(gold_path: Path, detector) -> tuple[dict, float, float]:
+    """Tallies of ``detector`` on a gold file, its megabytes and seconds of detection."""
+    from pii.evaluate import evaluate
+
+    items = list(read_jsonl(gold_path, ("id", "text", "spans")))
+    gold = [_gold_spans(item, f"{gold_path} id {item['id']}") for item in items]
+    texts = [item["text"] for item in items]
+    started = time.perf_counter()
+    predicted = detector.detect(texts)
+    seconds = time.perf_counter() - started
+    megabytes = sum(len(t.encode("utf-8", "surrogatepass")) for t in texts) / 1e6
+    return evaluate(gold, predicted), megabytes, seconds
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from pii.evaluate import report_table
+
+    tallies, megabytes, seconds = evaluate_file(args.gold, _detector(args))
+    if args.json:
+        print(json.dumps({mode: {label: t.to_dict() for label, t in by_label.items()}
+                          for mode, by_label in tallies.items()}
+                         | {"megabytes": megabytes, "seconds": seconds}, indent=2))
+    else:
+        print(report_table(tallies, f"{args.gold} (model: {args.model})"))
+        print(f"\n{megabytes:.2f} MB in {seconds:.1f} s: {megabytes / seconds:.3f} MB/s")
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from pii.audit import audit_release, write_reports
+
+    release = args.release.resolve()
+    out = args.out or release.parent / f"{release.name}.pii-audit"
+    report = audit_release(release)
+    markdown, page = write_reports(report, out)
+    residual = ", ".join(f"{k}={v}" for k, v in sorted(report.residual.items()))
+    print(f"{report.files} files, {report.megabytes:.2f} MB; residual: {residual or 'none'}")
+    print(f"reports: {markdown} {page}")
+    return 0
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from pii.synth import build_dataset
+
+    stats = build_dataset(args.shards, args.out, n_train=args.train, n_test=args.test,
+                          seed=args.seed)
+    print(json.dumps(stats, indent=2, sort_keys=True))
+    return 0
+
+
+def _pretrain(args: argparse.Namespace) -> int:
+    from pii.model.pretrain import pretrain
+
+    pretrain(args.shards, args.out, size=args.size, steps=args.steps, seed=args.seed)
+    print(f"pretrained encoder -> {args.out}")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from pii.model.finetune import finetune
+
+    finetune(args.train, args.out, init_dir=args.init, size=args.size, steps=args.steps,
+             seed=args.seed)
+    print(f"token classifier -> {args.out}")
+    return 0
+
+
+def _model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default="default",
+                        help="model directory (any local Hugging Face token-classification "
+                             "checkpoint), 'default' (the shipped model) or 'none' (patterns only)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+
+
+def add_pii_commands(commands: argparse._SubParsersAction) -> None:
+    """The ``pii`` command group of ``curate``."""
+    pii = commands.add_parser("pii", help="find, redact and audit PII; train the PII model")
+    sub = pii.add_subparsers(dest="pii_command", required=True)
+
+    for name, redacting in (("scan", False), ("redact", True)):
+        command = sub.add_parser(name, help=("detect PII" if not redacting else
+                                             "detect and redact PII") + " in JSONL {id, text}")
+        command.add_argument("--input", required=True, type=Path)
+        command.add_argument("--output", required=True, type=Path)
+        _model_arguments(command)
+        command.set_defaults(run=lambda a, r=redacting: _scan_or_redact(a, r))
+
+    evaluation = sub.add_parser("eval", help="P/R/F1 per entity against a gold JSONL")
+    evaluation.add_argument("--gold", required=True, type=Path)
+    evaluation.add_argument("--json", action="store_true")
+    _model_arguments(evaluation)
+    evaluation.set_defaults(run=_eval)
+
+    audit = sub.add_parser("audit", help="residual PII in a release, HTML + Markdown report")
+    audit.add_argument("release", type=Path, help="release directory (with data/)")
+    audit.add_argument("--out", type=Path, help="report directory (default RELEASE.pii-audit)")
+    audit.set_defaults(run=_audit)
+
+    synth = sub.add_parser("synth", help="labelled PII data in real code contexts")
+    synth.add_argument("--shards", required=True, type=Path, help="a release's data/ directory")
+    synth.add_argument("--out", required=True, type=Path)
+    synth.add_argument("--train", type=int, default=20000, help="training documents")
+    synth.add_argument("--test", type=int, default=3000, help="held-out test documents")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.set_defaults(run=_synth)
+
+    pretrain = sub.add_parser("pretrain", help="tokenizer + masked-LM encoder on shards")
+    pretrain.add_argument("--shards", required=True, type=Path)
+    pretrain.add_argument("--out", required=True, type=Path)
+    pretrain.add_argument("--size", default="small")
+    pretrain.add_argument("--steps", type=int, default=2000)
+    pretrain.add_argument("--seed", type=int, default=0)
+    pretrain.set_defaults(run=_pretrain)
+
+    train = sub.add_parser("train", help="fine-tune the encoder for PII token classification")
+    train.add_argument("--train", required=True, type=Path, help="labelled JSONL")
+    train.add_argument("--init", type=Path, help="pretrained encoder directory")
+    train.add_argument("--out", required=True, type=Path)
+    train.add_argument("--size", default="small")
+    train.add_argument("--steps", type=int, default=3000)
+    train.add_argument("--seed", type=int, default=0)
+    train.set_defaults(run=_train)

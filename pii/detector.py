@@ -1,0 +1,44 @@
+"""The PII detector the build and the CLI use: Presidio's recognizers plus the NER model.
+
+:func:`load_detector` builds it once per process (a Spark Python worker is reused across tasks,
+so the model loads once per worker, as NeMo Curator's stages do).
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+# The model this project trained and ships (pii/model/default/README.md says how).
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model" / "default"
+NO_MODEL = "none"
+
+
+def resolve_model_dir(model: str | Path | None) -> Path | None:
+    """``"default"``/None -> the shipped model, ``"none"`` -> no model, else the directory."""
+    if model is None or str(model) == "default":
+        return DEFAULT_MODEL_DIR
+    if str(model) == NO_MODEL:
+        return None
+    path = Path(model)
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"{path} is not a model directory (no config.json)")
+    return path
+
+
+@functools.lru_cache(maxsize=4)
+def load_detector(model: str | None = "default", device: str = "auto", cpu_threads: int = 0):
+    """A :class:`pii.engine.PiiDetector` with the NER model of ``model`` (see
+    :func:`resolve_model_dir`) on ``device``; ``cpu_threads`` > 0 sets torch's CPU threads."""
+    from pii.engine import PiiDetector
+
+    model_dir = resolve_model_dir(model)
+    if model_dir is None:
+        return PiiDetector()
+    import torch
+
+    from pii.model.infer import NerModel
+    from pii.model.recognizer import NerRecognizer
+
+    if cpu_threads > 0:
+        torch.set_num_threads(cpu_threads)
+    return PiiDetector(ner=NerRecognizer(NerModel.load(model_dir, device=device)))
