@@ -36,7 +36,7 @@ def load_detector(model: str | None = "default", device: str = "auto", cpu_threa
         return PiiDetector()
     import torch
 
-    from pii.model.infer import NerModel
+    from pii.model.inference import NerModel
     from pii.model.recognizer import NerRecognizer
 
     if cpu_threads > 0:

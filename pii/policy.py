@@ -1,0 +1,640 @@
+"""What counts as PII: issue 4's policy as pure predicates, shared by every detector.
+
+Pattern recognizers and the NER model alike propose spans; :func:`is_pii` decides, from the value
+and a little of the text around it, whether a span is PII under the policy:
+
+- EMAIL: any address (also "jane at mail dot com"), except reserved example domains (RFC 2606,
+  RFC 6761) and look-alikes (``git@github.com:`` SSH remotes, ``pkg@1.2.3`` package specs,
+  ``logo@2x.png`` assets, URL user-info, ``ssh user@host`` targets).
+- IP_ADDRESS: public addresses only; not well-known public DNS resolvers, versions or OIDs.
+- KEY: secrets; not hashes, UUIDs, public keys and certificates, encrypted CI blobs, data URIs,
+  vendors' documented example keys, placeholders or environment look-ups; generic values must
+  look random (Shannon entropy).
+- PASSWORD: not placeholders, empty values, look-ups or references to other variables.
+- USERNAME: not system accounts, placeholders, organisation-like handles, doc tags or decorators.
+- NAME: not organisations, stock placeholder names, or names of algorithms and identifiers.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import ipaddress
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+
+from pii.entities import EMAIL, ENTITIES, IP_ADDRESS, KEY, NAME, PASSWORD, USERNAME
+
+# How much text around a span the context checks read: 160 characters, the longest line most
+# code style guides allow (PEP 8: 79; Google Java/C++: 100/80; rustfmt: 100; 120 in many lints),
+# so "the key of this assignment" and "the command on this line" are inside it.
+CONTEXT_CHARS = 160
+
+# Shannon-entropy floors (bits per character) for a value to count as a random secret:
+# gitleaks' generic-api-key rule (gitleaks/gitleaks, cmd/generate/config/rules/generic.go:
+# Entropy 3.5) for mixed alphabets, and detect-secrets' HexHighEntropyString default limit (3.0)
+# for hex-only values, whose 16-symbol alphabet caps entropy at 4 bits.
+KEY_ENTROPY_BITS = 3.5
+HEX_KEY_ENTROPY_BITS = 3.0
+
+
+# --------------------------------------------------------------------------------------------
+# Span context
+
+
+@dataclasses.dataclass(frozen=True)
+class SpanContext:
+    """A span's value and the text around it (at most CONTEXT_CHARS each side)."""
+
+    text: str
+    start: int
+    end: int
+
+    @property
+    def value(self) -> str:
+        return self.text[self.start:self.end]
+
+    @property
+    def before(self) -> str:
+        return self.text[max(0, self.start - CONTEXT_CHARS):self.start]
+
+    @property
+    def after(self) -> str:
+        return self.text[self.end:self.end + CONTEXT_CHARS]
+
+    @property
+    def line_before(self) -> str:
+        """The span's line up to the span (within the context window)."""
+        return self.before.rsplit("\n", 1)[-1]
+
+    @property
+    def line_after(self) -> str:
+        """The span's line after the span (within the context window)."""
+        return self.after.split("\n", 1)[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Shared vocabulary
+
+
+# A reference to something else, in unquoted code: a call or subscript, or a dotted path of
+# word-like names ("self.password", "Name.Builtin"; not "eyJh...9.eyJ..." or "SG.x1Y...").
+_EXPRESSION = re.compile(r"[\w$.]+\s*[(\[]|[A-Za-z_$]+\d{0,2}(?:\.[A-Za-z_$]+\d{0,2})+$")
+_SNAKE_IDENTIFIER = re.compile(r"^[a-z]+(?:_[a-z]+)+$")
+_CAMEL_TYPE = re.compile(r"^[A-Z][a-z]+(?:[A-Z][a-z]+)+$")
+_CREDENTIAL_WORD = re.compile(r"pass|pwd|secret|token|key|cred|auth", re.IGNORECASE)
+
+
+def shannon_entropy(value: str) -> float:
+    """Shannon entropy of the characters of ``value``, in bits per character."""
+    if not value:
+        return 0.0
+    counts = Counter(value)
+    size = len(value)
+    return -sum(n / size * math.log2(n / size) for n in counts.values())
+
+
+_TEMPLATE = re.compile(
+    r"""^(?:
+        \$\{[^}]*\}|\$\([^)]*\)|\{\{.*\}\}|\{%.*%\}|<%.*%>|<[^<>]*>|\[[^\[\]]*\]|
+        %\([\w.]*\)[sdr]|%[sdr]|\{[\w.:!]*\}|\$[A-Za-z_]\w*|\$env:\w+|%[A-Za-z_]\w*%|
+        @[A-Za-z_]\w*@|__[A-Z][A-Z0-9_]*__|:[a-z_]\w*
+    )$""", re.VERBOSE | re.DOTALL)
+# Interpolations embedded anywhere in a value also make it a template, not a secret.
+_EMBEDDED_TEMPLATE = re.compile(r"\$\{[^}]*\}|\{\{[^}]*\}\}|\$\([^)]*\)|%\([\w.]*\)s")
+# A run of four mask characters, or an ellipsis: "xxxx", "****", "sk-...", "••••".
+_MASK_RUN = re.compile(r"([xX*•#])\1{3}|\.\.\.|…")
+# Words that make a value a stand-in, as whole words of it ("YOUR_API_KEY", "sk-your-key",
+# "<insert token>", "placeholderKey"), so that "todorov" keeps its "todo".
+_PLACEHOLDER_WORDS = re.compile(
+    r"(?<![A-Za-z])(?:your|placeholder|changeme|change_?it|replace_?me|insert|dummy|fake|"
+    r"sample|redacted|notreal|not_?a_?real|example|todo|fixme|secret_?here|key_?here|"
+    r"token_?here)s?(?-i:(?![a-z]))", re.IGNORECASE)
+# Whole values that name a credential instead of being one, or are null-like or type names.
+_PLACEHOLDER_VALUES = frozenset("""
+    password passwd pwd pass passphrase secret secrets token key apikey api_key api-key
+    access_token auth_token client_secret private_key credentials credential changeit
+    test testing demo none null nil undefined empty true false default blank string str
+    text char bytes int integer bool boolean any optional required varchar hidden mask
+    masked foo bar baz qux quux foobar
+""".split())
+_LOOKUP = re.compile(
+    r"os\.environ|os\.getenv|getenv\s*\(|process\.env|import\.meta\.env|Deno\.env|ENV\[|"
+    r"ENV\.fetch|System\.getenv|Environment\.GetEnvironmentVariable|env\s*\(|\$_ENV|\$_SERVER|"
+    r"config\s*[\[(.]|settings\.|secrets\.|vault\s*\(|keyring\.|getpass\s*\(|input\s*\(",
+    re.IGNORECASE)
+
+
+_UNQUOTED_ASSIGNMENT = re.compile(r"(?:[=:]|=>)[ \t]*$")
+
+
+def is_reference(value: str, line_before: str) -> bool:
+    """A value assigned without quotes that refers to another variable, type or expression
+    instead of holding a literal: ``self.password``, ``get_pw()``, ``user_password``,
+    ``db_pass``, ``HiddenText``. (Quoted values are literals; values outside assignments, such
+    as a path's login, are judged by their own rules.)"""
+    if not _UNQUOTED_ASSIGNMENT.search(line_before):
+        return False
+    return bool(_EXPRESSION.match(value) or _SNAKE_IDENTIFIER.match(value)
+                or _CAMEL_TYPE.match(value)
+                or (_CREDENTIAL_WORD.search(value) and re.match(r"^[A-Za-z_]\w*$", value)))
+
+
+# A name made of words, one of which names a credential: "keyfile_password", "MY_SECRET".
+_CREDENTIAL_NAME = re.compile(r"^[A-Za-z]+(?:[_-][A-Za-z]+)+$")
+_CREDENTIAL_PART = re.compile(r"pass(?:word|wd|phrase)?|pwd|secrets?|tokens?|(?:api)?keys?|"
+                              r"creds?|credentials?|auth")
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether ``value`` is a stand-in for a value, not one: template, mask, escape codes,
+    the name of a credential, or a stock word."""
+    core = value.strip().strip("\"'`")
+    if not core.strip("-_.*xX0 ") or not re.sub(r"\\(?:x[0-9a-fA-F]{2}|[nrt0])", "", core):
+        return True
+    lowered = core.lower()
+    if _CREDENTIAL_NAME.match(core) and any(
+            _CREDENTIAL_PART.fullmatch(part) for part in re.split(r"[_-]", lowered)):
+        return True  # "db_password", "api-key"; not the passphrase "monkey_tiger_maple"
+    return bool(lowered in _PLACEHOLDER_VALUES or _TEMPLATE.match(core)
+                or _EMBEDDED_TEMPLATE.search(core) or _MASK_RUN.search(core)
+                or _PLACEHOLDER_WORDS.search(core) or _LOOKUP.search(core))
+
+
+# Accounts that every system (or image) has, not people's handles: Debian base-passwd's
+# /etc/passwd users, the default accounts of databases and services, and the login users of
+# cloud and CI images (AWS/Azure/GCP/Oracle images, GitHub Actions, Travis, CircleCI, Vagrant,
+# Raspberry Pi OS, official Docker images).
+SYSTEM_ACCOUNTS = frozenset("""
+    root daemon bin sys sync games man lp mail news uucp proxy www-data www backup list irc
+    gnats nobody nogroup nfsnobody adm operator halt shutdown ftp sshd messagebus systemd-network
+    systemd-resolve systemd-timesync _apt polkitd dbus chrony ntp postfix dovecot
+    postgres postgresql mysql mariadb mongodb mongo redis oracle sa sys system dba cassandra
+    elasticsearch elastic kibana grafana prometheus rabbitmq guest memcached zookeeper kafka
+    nginx apache apache2 httpd tomcat jetty jboss wildfly node nodejs app git gitlab
+    gitlab-runner runner jenkins cvs svn hg travis circleci buildkite vagrant docker ubuntu
+    debian centos fedora ec2-user azureuser opc core pi admin administrator superuser su anonymous user users
+    default public shared all-users default-user
+""".split())
+
+
+def is_system_account(name: str) -> bool:
+    """Whether ``name`` (a login, case-insensitive) is a system or service account."""
+    return name.strip().lower().replace(" ", "-") in SYSTEM_ACCOUNTS
+
+
+# Stand-in names of people: the placeholder names of English (John/Jane Doe, Richard Roe, Joe
+# Bloggs, John Q. Public), German (Max/Erika Mustermann), French (Jean Dupont), Italian (Mario
+# Rossi), Spanish (Juan Pérez, Fulano de Tal), Polish (Jan Kowalski), Russian (Ivan Ivanov,
+# Иван Иванов), Chinese (张三, 李四) and Japanese (山田太郎) usage, and form labels.
+STOCK_NAMES = frozenset(name.casefold() for name in (
+    "John Doe", "Jane Doe", "Johnny Doe", "Janie Doe", "Baby Doe", "Richard Roe", "Jane Roe",
+    "Joe Bloggs", "Joe Schmoe", "John Q. Public", "John Q Public", "Max Mustermann",
+    "Erika Mustermann", "Otto Normalverbraucher", "Jean Dupont", "Marie Dupont", "Mario Rossi",
+    "Juan Pérez", "Juan Perez", "Fulano de Tal", "Jan Kowalski", "Ivan Ivanov", "Иван Иванов",
+    "张三", "李四", "王五", "山田太郎", "山田花子", "Taro Yamada", "Hanako Yamada", "홍길동",
+    "Foo Bar", "Foo Baz", "Bar Baz", "Alice Bob",
+    "Your Name", "My Name", "First Last", "First Name", "Last Name", "Firstname Lastname",
+    "First Name Last Name", "Full Name", "Author Name", "Name Surname", "Some One",
+    "Test User", "Example User", "Lorem Ipsum",
+))
+
+
+def is_stock_name(value: str) -> bool:
+    """Whether ``value`` is a placeholder name such as John Doe or Max Mustermann."""
+    return " ".join(value.split()).casefold() in STOCK_NAMES
+
+
+# Words that mark an organisation (or a group of people) rather than a person: legal forms of
+# companies in the main jurisdictions, and the collective nouns of copyright lines
+# ("The Go Authors", "Jane Smith and contributors", "Free Software Foundation").
+ORGANISATION_MARKERS = frozenset("""
+    inc inc. incorporated llc l.l.c. llp lp ltd ltd. limited plc corp corp. corporation company
+    co co. gmbh ag kg ohg ug e.v. ev sa s.a. sas sarl s.a.r.l. srl s.r.l. spa s.p.a. bv b.v. nv
+    n.v. ab oy oyj as a/s asa aps kk k.k. pty pte bhd sdn foundation project projects team
+    teams contributors developers authors maintainers community group labs lab laboratory
+    university universität université universidad institute institut school college academy
+    software technologies technology tech systems solutions consulting consultancy services
+    studio studios games media networks consortium association society alliance organization
+    organisation org council committee agency department ministry government trust
+    partners holdings industries enterprises international global collective authority
+    syndicate research press publishing publishers club league ventures
+""".split())
+_WORD = re.compile(r"[^\W\d_][\w.'’&/-]*", re.UNICODE)
+
+
+def is_organisation(value: str) -> bool:
+    """Whether ``value`` names an organisation or a group: an org marker, or "The X ..."."""
+    words = _WORD.findall(value)
+    if not words:
+        return False
+    if words[0].casefold() == "the":
+        return True
+    return any(word.casefold().rstrip(",") in ORGANISATION_MARKERS for word in words)
+
+
+# --------------------------------------------------------------------------------------------
+# EMAIL
+
+_OBFUSCATED_AT = re.compile(r"\s*(?:[\[({<]\s*at\s*[\])}>]|\bat\b)\s*", re.IGNORECASE)
+_OBFUSCATED_DOT = re.compile(r"\s*(?:[\[({<]\s*dot\s*[\])}>]|\bdot\b)\s*", re.IGNORECASE)
+_EMAIL_SHAPE = re.compile(
+    r"^(?P<local>[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*)"
+    r"@(?P<domain>(?:[^\W_](?:[\w-]*[^\W_])?\.)+(?P<tld>[^\W\d_]{2,63}|xn--[\w-]+))$")
+# RFC 2606 / RFC 6761 reserved names.
+_RESERVED_DOMAINS = ("example.com", "example.org", "example.net")
+_RESERVED_TLDS = frozenset({"example", "test", "invalid", "localhost"})
+# Asset names ("logo@2x.png"): a density suffix or a file extension where a TLD should be.
+_ASSET_EXTENSIONS = frozenset("""
+    png jpg jpeg gif svg webp bmp ico tif tiff avif heic pdf js mjs cjs ts tsx jsx css scss
+    sass less html htm json yaml yml xml toml lock map woff woff2 ttf otf eot mp3 mp4 wav ogg
+    webm mov zip gz tgz txt csv
+""".split())
+_DENSITY = re.compile(r"^\d+(?:\.\d+)?x$", re.IGNORECASE)
+# Local parts that stand for "some address" in docs and forms ("name@email.com").
+PLACEHOLDER_MAILBOXES = frozenset("""
+    name email mail user username someone somebody me you foo bar baz first.last
+    firstname.lastname firstname lastname john.doe jane.doe johndoe janedoe
+""".split())
+_URL_AUTHORITY = re.compile(r"[a-z][a-z0-9+.-]*://[^\s/@\"'<>]*$", re.IGNORECASE)
+_SSH_COMMAND = re.compile(r"\b(?:ssh|scp|sftp|rsync|mosh|ssh-copy-id)\b[^\n]*$")
+
+
+def normalise_email(value: str) -> str:
+    """``value`` with obfuscations undone: "jane [at] mail [dot] com" -> "jane@mail.com"."""
+    core = value.strip().strip("<>\"'()[]")
+    if "@" not in core:
+        core = _OBFUSCATED_AT.sub("@", core, count=1)
+    return _OBFUSCATED_DOT.sub(".", core).strip()
+
+
+def email_is_pii(context: SpanContext) -> bool:
+    """A real person's or organisation's mailbox, not an example or a look-alike."""
+    match = _EMAIL_SHAPE.match(normalise_email(context.value))
+    if not match:
+        return False
+    local, domain, tld = match["local"].lower(), match["domain"].lower(), match["tld"].lower()
+    if (tld in _RESERVED_TLDS or domain in _RESERVED_DOMAINS
+            or domain.endswith(tuple("." + d for d in _RESERVED_DOMAINS))):
+        return False
+    if tld in _ASSET_EXTENSIONS or _DENSITY.match(domain.split(".", 1)[0]):
+        return False
+    if local == "git" or re.match(r":[\w~/.]", context.after):  # SSH remote, scp target
+        return False
+    if _URL_AUTHORITY.search(context.line_before) or _SSH_COMMAND.search(context.line_before):
+        return False
+    return not (is_placeholder(local) or local in PLACEHOLDER_MAILBOXES)
+
+
+# --------------------------------------------------------------------------------------------
+# IP_ADDRESS
+
+# Public DNS resolvers everyone writes into configs and examples (Google Public DNS,
+# Cloudflare, Quad9, OpenDNS, Level 3, AdGuard, each per its provider's setup page): well-known
+# infrastructure, not anyone's address.
+PUBLIC_RESOLVERS = frozenset(ipaddress.ip_address(a) for a in (
+    "8.8.8.8", "8.8.4.4", "2001:4860:4860::8888", "2001:4860:4860::8844",
+    "1.1.1.1", "1.0.0.1", "2606:4700:4700::1111", "2606:4700:4700::1001",
+    "1.1.1.2", "1.0.0.2", "1.1.1.3", "1.0.0.3",
+    "9.9.9.9", "149.112.112.112", "2620:fe::fe", "2620:fe::9",
+    "208.67.222.222", "208.67.220.220", "2620:119:35::35", "2620:119:53::53",
+    "4.2.2.1", "4.2.2.2", "4.2.2.3", "4.2.2.4", "4.2.2.5", "4.2.2.6",
+    "94.140.14.14", "94.140.15.15",
+))
+# RFC 5737 and RFC 3849 documentation ranges (listed although ipaddress already treats them
+# as non-global, because the policy names them).
+DOCUMENTATION_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"))
+# A version or an OID around the dotted quad: "v1.2.3.4", "version 1.2.3.4", "1.3.6.1.4.1.311",
+# "pkg==1.2.3.4", "pkg~=1.2.3.4", or glued to a word or number ("build1.2.3.4").
+_VERSION_BEFORE = re.compile(
+    r"(?:\b(?:v|ver|version|release|rev|revision|build|oid|firmware|fw|section|sec|rfc|"
+    r"chapter|clause|step)[\s:=._-]*|§\s*"
+    r"|(?:[=<>~!]=|[\^~])\s*|[\d.]\.|[\w])$", re.IGNORECASE)
+_VERSION_AFTER = re.compile(r"^(?:\.\d|[\w-])")
+
+
+def parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address in ``value`` ("[2001:db8::1]", "fe80::1%eth0" too), or None."""
+    core = value.strip().strip("[]")
+    core = core.split("%", 1)[0]
+    try:
+        return ipaddress.ip_address(core)
+    except ValueError:
+        return None
+
+
+def is_public_ip(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Globally routable unicast, outside documentation ranges and well-known resolvers."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return (address.is_global and not address.is_multicast and not address.is_reserved
+            and not address.is_private and not address.is_loopback
+            and not address.is_link_local and not address.is_unspecified
+            and not any(address in net for net in DOCUMENTATION_NETWORKS)
+            and address not in PUBLIC_RESOLVERS)
+
+
+def ip_is_pii(context: SpanContext) -> bool:
+    """A public address, not a resolver, a version, a section number or part of an OID.
+
+    Dotted quads with at most one multi-digit part ("1.2.3.4", "3.3.9.45", "15.1.2.1") and
+    ones ending in ".0" ("1.0.0.0") count as versions: every such quad in the demo release was
+    a version, a section number or a placeholder (measured here), and a host is rarely
+    numbered 0.
+    """
+    address = parse_ip(context.value)
+    if address is None or not is_public_ip(address):
+        return False
+    if address.version == 4:
+        octets = context.value.strip().split(".")
+        if sum(len(o) > 1 for o in octets) <= 1 or octets[-1] == "0":
+            return False
+        if _VERSION_BEFORE.search(context.before) or _VERSION_AFTER.match(context.after):
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------------------------
+# KEY
+
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_BCRYPT = re.compile(r"^\$2[abxy]?\$\d\d\$[./A-Za-z0-9]{53}$")
+_OTHER_CRYPT = re.compile(r"^\$(?:1|5|6|md5|sha1|apr1|argon2(?:id|i|d)|scrypt|pbkdf2[\w-]*)\$")
+_SRI = re.compile(r"^sha(?:256|384|512)-[A-Za-z0-9+/]+={0,2}$")
+_GO_SUM = re.compile(r"^h1:[A-Za-z0-9+/]+={0,2}$")
+_SSH_PUBLIC = re.compile(r"^(?:AAAAB3NzaC1|AAAAC3NzaC1|AAAAE2VjZHNh|AAAAB3NzaC1kc3)")
+_SSH_KEY_TYPE = re.compile(r"\b(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-ssh-\S+)\s*$")
+_HASH_CONTEXT = re.compile(
+    r"\b(?:sha-?\d*|md5|md4|hash\w*|\w*checksum\w*|\w*digest\w*|integrity|etag|fingerprint|"
+    r"commit\w*|rev|revision|ref|oid|object[_ ]?id|crc\d*|blake\d*\w*|xxh\w*|murmur\w*)\b",
+    re.IGNORECASE)
+_KEY_CONTEXT = re.compile(
+    r"key|secret|token|credential|pass|pwd|auth|api|bearer|private|access|signing",
+    re.IGNORECASE)
+_ENCRYPTED_BLOB = re.compile(r"\bsecure\s*:\s*[\"']?$|!vault\b[^\n]*$|\bENC\[[^\]]*$",
+                             re.IGNORECASE)
+_DATA_URI = re.compile(r"data:[\w.+-]+/[\w.+-]+(?:;[\w.+-]+=[\w.+-]+)*;base64,$",
+                       re.IGNORECASE)
+_PEM_MARKER = re.compile(r"-----(BEGIN|END) ([A-Z0-9 ]+)-----")
+_HASH_PREFIX = re.compile(r"(?:\bsha(?:256|384|512)-|\bh1:|\$2[abxy]?\$\d\d\$)$")
+# The shortest private-key body: an Ed25519 OpenSSH/PKCS#8 key is about 64 base64 characters
+# (RFC 8410's example PKCS#8 key is 64); RSA and EC keys are far longer.
+PEM_BODY_MIN_CHARS = 64
+_ENV_NAME = re.compile(r"^[A-Z]+(?:_[A-Z]+)+$")
+# Keys that vendors print in their documentation: AWS's documented access key and secret (and
+# AWS's convention of ending every documentation credential in EXAMPLE / EXAMPLEKEY).
+VENDOR_EXAMPLE_KEYS = frozenset({
+    "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "AKIAI44QH8DHBEXAMPLE", "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
+})
+
+
+def _b64url_json(segment: str) -> dict | None:
+    """A JWT segment decoded to a JSON object, or None."""
+    try:
+        decoded = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        parsed = json.loads(decoded)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def jwt_claims(value: str) -> tuple[dict, dict] | None:
+    """(header, payload) of a JSON Web Token whose header names an algorithm, or None."""
+    parts = value.split(".")
+    if len(parts) != 3:
+        return None
+    header, payload = _b64url_json(parts[0]), _b64url_json(parts[1])
+    if header is None or payload is None or "alg" not in header:
+        return None
+    return header, payload
+
+
+def is_vendor_example(value: str) -> bool:
+    """A documented example credential: AWS's ``...EXAMPLE`` keys, or a JWT made out to a
+    stock placeholder person (jwt.io's sample token is issued to "John Doe")."""
+    if value in VENDOR_EXAMPLE_KEYS or "EXAMPLE" in value:
+        return True
+    claims = jwt_claims(value)
+    if claims is None:
+        return False
+    payload = claims[1]
+    return any(isinstance(v, str) and is_stock_name(v) for v in payload.values())
+
+
+def _inside_pem_block(context: SpanContext) -> str | None:
+    """The label of the PEM block the span lies in ("RSA PRIVATE KEY", "CERTIFICATE"), if any."""
+    own = _PEM_MARKER.search(context.value)
+    if own and own[1] == "BEGIN":
+        return own[2]
+    begin = context.text.rfind("-----BEGIN ", 0, context.start)
+    if begin < 0 or context.text.rfind("-----END ", 0, context.start) > begin:
+        return None
+    marker = _PEM_MARKER.match(context.text, begin)
+    return marker[2] if marker else None
+
+
+def is_hash(value: str, line_before: str = "") -> bool:
+    """A hash or digest rather than a secret: crypt-style hashes (bcrypt, $6$, argon2), SRI
+    and go.sum hashes, UUIDs, and hex strings that sit next to hash words (sha, md5, checksum,
+    digest, commit, ...) or have no secret word (key, token, secret, ...) before them on their
+    line."""
+    core = value.strip()
+    if (_BCRYPT.match(core) or _OTHER_CRYPT.match(core) or _SRI.match(core)
+            or _GO_SUM.match(core) or _UUID.match(core) or _HASH_PREFIX.search(line_before)):
+        return True
+    if _HEX.match(core) and len(core) >= 7:
+        return bool(_HASH_CONTEXT.search(line_before)) or not _KEY_CONTEXT.search(line_before)
+    return False
+
+
+def looks_random(value: str) -> bool:
+    """Whether ``value`` has a secret's entropy (KEY_ENTROPY_BITS; HEX_KEY_ENTROPY_BITS for
+    hex-only values) and is not a SCREAMING_SNAKE name of an environment variable."""
+    core = value.strip()
+    if _ENV_NAME.match(core):
+        return False
+    limit = HEX_KEY_ENTROPY_BITS if _HEX.match(core) else KEY_ENTROPY_BITS
+    return shannon_entropy(core) >= limit
+
+
+def key_is_pii(context: SpanContext) -> bool:
+    """A live secret, not a hash, public key, certificate, encrypted blob, data URI, vendor
+    example or placeholder, and random enough to be one."""
+    value = context.value.strip()
+    line = context.line_before
+    block = _inside_pem_block(context)
+    if block is not None:
+        # Public keys, certificates, requests and signatures are published on purpose; a
+        # private block's body is base64 of hundreds of characters ("..." or "<key>" is not).
+        body = "".join(value.split())
+        return "PRIVATE" in block and len(body) >= PEM_BODY_MIN_CHARS and looks_random(body)
+    if not value or is_placeholder(value) or is_vendor_example(value):
+        return False
+    if any(c.isspace() for c in value) or ("{" in value and "}" in value):
+        return False  # prose, or an interpolated template ("{uni.xid_start}")
+    if is_reference(value, line):
+        return False
+    if _SSH_PUBLIC.match(value) or _SSH_KEY_TYPE.search(line):
+        return False
+    if _ENCRYPTED_BLOB.search(line) or _DATA_URI.search(line) or value.startswith(
+            ("ENC[", "$ANSIBLE_VAULT")):
+        return False
+    if _is_sentry_dsn_key(context):
+        return True  # hex like a hash, but the key of a Sentry DSN (https://KEY@...sentry.io)
+    if is_hash(value, line) or _LOOKUP.search(line[-40:]):
+        return False
+    return looks_random(value)
+
+
+def _is_sentry_dsn_key(context: SpanContext) -> bool:
+    after = context.text[context.end:context.end + 80]
+    return context.line_before.endswith("://") and after.startswith(("@", ":")) and (
+        "sentry" in after.split()[0] if after.split() else False)
+
+
+# --------------------------------------------------------------------------------------------
+# PASSWORD
+
+# One or two characters are stand-ins, not passwords: the demo release's test fixtures use
+# "p", "a" and "pa" in URLs and forms (measured here).
+MIN_PASSWORD_CHARS = 3
+
+
+def password_is_pii(context: SpanContext) -> bool:
+    """A literal password: not empty, a placeholder, a look-up, a reference or a hash."""
+    value = context.value.strip()
+    if not value or is_placeholder(value) or _LOOKUP.search(context.line_before[-40:]):
+        return False
+    if len(value) < MIN_PASSWORD_CHARS or is_reference(value, context.line_before):
+        return False
+    return not is_hash(value, context.line_before)
+
+
+# --------------------------------------------------------------------------------------------
+# USERNAME
+
+# Doc-comment tags (Javadoc, JSDoc, Doxygen, PHPDoc, Python Sphinx fields) and common
+# annotations: after an "@" they are markup, not people.
+DOC_TAGS = frozenset("""
+    param params arg args argument arguments return returns retval throws throw exception
+    exceptions raise raises author authors since see seealso sa link linkplain linkcode
+    deprecated version serial serialdata serialfield inheritdoc code literal value type typedef
+    typeparam tparam property prop example examples todo fixme note notes brief details file
+    fn class struct union enum interface namespace package module override overload private
+    public protected internal static const constant readonly callback event fires emits listens
+    mixin mixes memberof member name abstract virtual async generator yields yield default
+    description desc summary requires ingroup defgroup addtogroup par pre post warning warn bug
+    test var method func function api license copyright global uses used-by ref section
+    subsection page mainpage include ignore hideconstructor constructor extends augments
+    implements this kind lends instance inner category template satisfies import export
+    experimental beta alpha remarks typeparam nullable nonnull notnull suppresswarnings
+    functionalinterface safevarargs documented inherited retention target repeatable autowired
+    component service repository controller restcontroller bean configuration entity table
+    column id inject provides singleton before after beforeeach aftereach beforeall afterall
+    parameterized disabled ignore mock spy media import charset font-face keyframes supports
+    tailwind apply layer screen variants responsive extend mixin include use forward function
+    if else each while return error debug content subpackage access filesource staticvar
+    tutorial usedby magic method-read method-write property-read property-write
+""".split())
+# GitHub routes that are not accounts ("github.com/features"); "orgs" leads to organisations.
+NON_ACCOUNT_ROUTES = frozenset("""
+    about features pricing topics orgs organizations settings marketplace sponsors login logout
+    join signup explore notifications issues pulls search site security enterprise enterprises
+    collections trending apps contact new readme team teams customer-stories events codespaces
+    discussions home intent share hashtag i in u user users watch channel c help blog docs
+    status support terms privacy policies dashboard
+""".split())
+# Logins that stand for "some user" in docs and examples ("/home/me/", "user=yourname"), and
+# the folders of a home directory that paths show in a login's place ("/Users/Desktop/").
+PLACEHOLDER_LOGINS = frozenset("""
+    me you someone somebody name myname yourname your-name your_name myuser username user
+    login uid foo bar baz johndoe janedoe jdoe
+    desktop documents downloads library applications pictures music movies videos
+""".split())
+_PLACEHOLDER_LOGIN = re.compile(
+    r"^(?:(?:my|your|some|the|a|an|test|demo|example)[_.-]?(?:user(?:[_-]?(?:name|id))?|login|"
+    r"name|account)\d*|(?:user|test|demo|guest)[_-]?\d+)$", re.IGNORECASE)
+_HANDLE = re.compile(r"^[^\W_](?:[\w.-]{0,62}[\w])?$")
+_ORG_SUFFIX = re.compile(r"[-_.](?:inc|llc|ltd|gmbh|labs?|team|org|project|foundation|hq|"
+                         r"official|community)$", re.IGNORECASE)
+
+
+def username_is_pii(context: SpanContext) -> bool:
+    """A person's account handle: not a system account, placeholder, organisation-like name,
+    doc tag or decorator, route, e-mail, number or single character (a stand-in: the demo
+    release's fixtures use "a", measured here)."""
+    value = context.value.strip().lstrip("@~")
+    if len(value) < 2 or not _HANDLE.match(value) or value.isdigit() or "@" in value:
+        return False
+    lowered = value.lower()
+    if (is_reference(value, context.line_before) or lowered in PLACEHOLDER_LOGINS
+            or _PLACEHOLDER_LOGIN.match(value)):
+        return False
+    if (is_system_account(value) or is_placeholder(value) or lowered in NON_ACCOUNT_ROUTES
+            or _ORG_SUFFIX.search(value) or is_organisation(value.replace("-", " "))):
+        return False
+    mention = context.before.endswith("@") or context.value.startswith("@")
+    # @param, @Override, @app.route(...), @types/node, @media
+    return not (mention and (lowered in DOC_TAGS or re.match(r"[(./:]\w", context.after)))
+
+
+# --------------------------------------------------------------------------------------------
+# NAME
+
+# A term named after a person: "Dijkstra's algorithm", "Levenshtein distance".
+_EPONYM_AFTER = re.compile(
+    r"^(?:'s|’s)?[\s-]+(?:algorithm|distance|method|theorem|lemma|law|equation|formula|"
+    r"transform|filter|test|sort|search|tree|heap|number|numbers|function|coefficient|"
+    r"distribution|matrix|normal|conjecture|constant|principle|rule|process|criterion|"
+    r"decomposition|polynomial|series|space|integral|curve|effect|index|code|cipher|"
+    r"hash|graph|problem|paradox|machine|box|noise|window|kernel|interpolation|spline)s?\b",
+    re.IGNORECASE)
+
+
+_NEXT_WORD = re.compile(r"^[\s,]*([^\W\d_][\w.]*)")
+# Words of form labels, never of a name.
+_FORM_WORDS = frozenset({"name", "surname", "firstname", "lastname", "fullname", "username",
+                        "example", "sample", "dummy", "placeholder"})
+
+
+def name_is_pii(context: SpanContext) -> bool:
+    """A person's name: not an organisation, stock placeholder, eponymous term or identifier."""
+    value = " ".join(context.value.split())
+    letters = [c for c in value if c.isalpha()]
+    if not letters or is_stock_name(value) or is_organisation(value):
+        return False
+    if any(word.casefold() in _FORM_WORDS for word in value.split()):
+        return False  # "Maintainer Name", "Your Surname"
+    following = _NEXT_WORD.match(context.after)
+    if following and following[1].casefold() in ORGANISATION_MARKERS:
+        return False  # "Acme, Inc.", "Python Packaging Authority Team"
+    if _EPONYM_AFTER.match(context.after):
+        return False
+    if re.search(r"[A-Za-z0-9_]$", context.before) or re.match(r"^[A-Za-z0-9_]", context.after):
+        return False  # inside an identifier: smith_normal_form, getJohnSmith
+    cased = [c for c in letters if c.lower() != c.upper()]
+    return not cased or any(c.isupper() for c in cased)
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+
+_CHECKS: dict[str, Callable[[SpanContext], bool]] = {
+    EMAIL: email_is_pii, IP_ADDRESS: ip_is_pii, KEY: key_is_pii, PASSWORD: password_is_pii,
+    USERNAME: username_is_pii, NAME: name_is_pii,
+}
+
+
+def is_pii(label: str, text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]``, detected as ``label``, is PII under issue 4's policy."""
+    if label not in _CHECKS:
+        raise ValueError(f"unknown PII entity {label!r}; known: {', '.join(ENTITIES)}")
+    if not 0 <= start < end <= len(text):
+        raise ValueError(f"bad span [{start}, {end}) for a text of {len(text)} characters")
+    return _CHECKS[label](SpanContext(text, start, end))

@@ -1,0 +1,181 @@
+"""The Presidio engine: model-free NLP engine, analyzer with all recognizers, the detector's
+contract with a NER recognizer (primed once, in a batch), the policy over every span."""
+from __future__ import annotations
+
+import itertools
+import random
+import string
+from collections.abc import Sequence
+
+import pytest
+from presidio_analyzer import (
+    EntityRecognizer,
+    Pattern,
+    PatternRecognizer,
+    RecognizerResult,
+)
+
+from pii.engine import CodeNlpEngine, LazyNlpArtifacts, PiiDetector, build_analyzer
+from pii.entities import ENTITIES, NAME, Span
+
+
+class FakeNer(EntityRecognizer):
+    """A stand-in for the NER recognizer: reports every occurrence of fixed words (NAME, score
+    0.9) and records the texts it was asked about."""
+
+    def __init__(self, words: Sequence[str], label: str = NAME) -> None:
+        self.words = list(words)
+        self.analyzed: list[str] = []
+        super().__init__(supported_entities=[label], name="FakeNer")
+
+    def load(self) -> None:
+        pass
+
+    def analyze(self, text, entities, nlp_artifacts=None):
+        self.analyzed.append(text)
+        results = []
+        for word in self.words:
+            at = text.find(word)
+            while at >= 0:
+                results.append(RecognizerResult(self.supported_entities[0], at, at + len(word),
+                                                0.9))
+                at = text.find(word, at + 1)
+        return results
+
+
+class BatchingFakeNer(FakeNer):
+    """A FakeNer with the batching hook of pii/model's recognizer: records each prime call."""
+
+    def __init__(self, words: Sequence[str]) -> None:
+        self.primed: list[list[str]] = []
+        super().__init__(words)
+
+    def prime(self, texts: Sequence[str]) -> None:
+        self.primed.append(list(texts))
+
+
+def random_token(seed: int) -> str:
+    rng = random.Random(seed)
+    return "ghp_" + "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(36))
+
+
+TEXT = (
+    "# Copyright (c) 2021 Kim Lee <kim.lee@mailhost.org>\n"
+    f'GITHUB_TOKEN = "{random_token(1)}"\n'
+    'DB_URL = "postgres://mkowalski:w0nderland@93.184.216.34:5432/app"\n'
+    "# docs: someone@example.com, 192.168.0.1, 8.8.8.8\n"
+)
+
+
+def values(text: str, spans: list[Span]) -> list[tuple[str, str]]:
+    return [(s.label, text[s.start:s.end]) for s in spans]
+
+
+@pytest.fixture(scope="module")
+def detector() -> PiiDetector:
+    return PiiDetector()
+
+
+def test_detector_finds_every_entity_and_applies_the_policy(detector):
+    [spans] = detector.detect([TEXT])
+    assert values(TEXT, spans) == [
+        ("NAME", "Kim Lee"), ("EMAIL", "kim.lee@mailhost.org"), ("KEY", random_token(1)),
+        ("USERNAME", "mkowalski"), ("PASSWORD", "w0nderland"), ("IP_ADDRESS", "93.184.216.34"),
+    ]
+    assert [s.detector for s in spans] == [
+        "NameRecognizer", "EmailRecognizer", "KeyRecognizer", "UsernameRecognizer",
+        "PasswordRecognizer", "IpRecognizer"]
+    assert detector.entities == list(ENTITIES)
+
+
+def test_spans_are_sorted_disjoint_and_deterministic(detector):
+    texts = [TEXT, "", "nothing to see here", TEXT.upper(), TEXT * 3]
+    first, second = detector.detect(texts), PiiDetector().detect(texts)
+    assert first == second
+    assert first[1] == [] and first[2] == []
+    for spans in first:
+        assert spans == sorted(spans)
+        assert all(not a.overlaps(b) for a, b in itertools.pairwise(spans))
+
+
+def test_texts_may_be_any_iterable(detector):
+    assert detector.detect(iter([TEXT])) == detector.detect([TEXT])
+
+
+def test_long_text_over_a_million_characters(detector):
+    filler = "x = compute(y)  # nothing here\n" * 40_000
+    text = filler + 'password = "Tr0ub4dor&3"\n' + filler
+    assert len(text) > 1_000_000
+    [spans] = detector.detect([text])
+    assert values(text, spans) == [("PASSWORD", "Tr0ub4dor&3")]
+
+
+def test_ner_is_primed_once_with_all_texts_then_asked_per_text():
+    ner = BatchingFakeNer(["Quentin Blake", "Acme Widgets GmbH"])
+    detector = PiiDetector(ner=ner)
+    texts = ["drawn by Quentin Blake", "sold by Acme Widgets GmbH", "nothing"]
+    result = detector.detect(texts)
+    assert ner.primed == [texts]
+    assert ner.analyzed == texts
+    # the model's organisation is dropped by the policy; its person is kept, named by detector
+    assert values(texts[0], result[0]) == [("NAME", "Quentin Blake")]
+    assert result[0][0].detector == "FakeNer" and result[0][0].score == pytest.approx(0.9)
+    assert result[1] == [] and result[2] == []
+
+
+def test_ner_without_prime_is_still_used():
+    ner = FakeNer(["Quentin Blake"])
+    [spans] = PiiDetector(ner=ner).detect(["by Quentin Blake"])
+    assert [s.detector for s in spans] == ["FakeNer"] and ner.analyzed == ["by Quentin Blake"]
+
+
+def test_overlapping_detectors_resolve_to_one_span():
+    text = 'password = "Tr0ub4dor&3"'
+    ner = FakeNer(["Tr0ub4dor&3"])  # reports the password as a NAME, score 0.9 > 0.8
+    [spans] = PiiDetector(ner=ner).detect([text])
+    assert len(spans) == 1 and spans[0].detector == "FakeNer"
+
+
+def test_min_score_filters_and_is_validated():
+    text = "# thanks @kim-lee (mention, 0.6) and kim.lee@mailhost.org (1.0)"
+    assert [s.label for s in PiiDetector(min_score=0.5).detect([text])[0]] == ["USERNAME",
+                                                                               "EMAIL"]
+    assert [s.label for s in PiiDetector(min_score=0.7).detect([text])[0]] == ["EMAIL"]
+    with pytest.raises(ValueError, match="min_score"):
+        PiiDetector(min_score=1.5)
+
+
+def test_bad_input_gets_a_clear_error(detector):
+    with pytest.raises(TypeError, match=r"texts\[1\] is a bytes"):
+        detector.detect(["ok", b"raw bytes"])
+    with pytest.raises(TypeError, match="EntityRecognizer"):
+        build_analyzer([object()])
+
+
+def test_nlp_engine_needs_no_model_and_tokenizes_on_demand():
+    engine = CodeNlpEngine()
+    assert engine.is_loaded() and engine.get_supported_languages() == ["en"]
+    text = "api_key = get(the Secret)"
+    artifacts = engine.process_text(text, "en")
+    assert isinstance(artifacts, LazyNlpArtifacts) and artifacts._parsed is None
+    assert [t.text for t in artifacts.tokens] == ["api_key", "=", "get", "(", "the", "Secret",
+                                                  ")"]
+    assert artifacts.tokens_indices == [0, 8, 10, 13, 14, 18, 24]
+    assert artifacts.lemmas[5] == "secret"
+    assert "the" not in artifacts.keywords and "secret" in artifacts.keywords
+    assert '"tokens": ["api_key"' in artifacts.to_json()
+    with pytest.raises(ValueError, match="not supported"):
+        engine.process_text(text, "de")
+    assert [t for t, _ in engine.process_batch(["a", "b"], "en")] == ["a", "b"]
+
+
+def test_presidio_context_enhancement_works_with_the_lazy_tokens():
+    """A recognizer that declares context words gets Presidio's boost from our tokens."""
+    probe = PatternRecognizer(supported_entity=NAME, name="ContextProbe",
+                               patterns=[Pattern("caps", r"\bZORBLAX\b", 0.3)],
+                               context=["wizard"])
+    analyzer = build_analyzer([probe])
+    boosted = analyzer.analyze("the wizard ZORBLAX", language="en", entities=[NAME])
+    plain = analyzer.analyze("the goblin ZORBLAX", language="en", entities=[NAME])
+    assert [r.score for r in boosted] == [pytest.approx(0.65)]
+    assert [r.score for r in plain] == [pytest.approx(0.3)]

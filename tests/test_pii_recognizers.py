@@ -1,0 +1,438 @@
+"""Recognizers and policy: each entity on positives and on the policy's hard negatives.
+
+Secrets are generated here from a seeded RNG (never real credentials); names and addresses are
+invented for the tests.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import random
+import string
+
+import pytest
+
+from pii import policy
+from pii.entities import EMAIL, IP_ADDRESS, KEY, NAME, PASSWORD, USERNAME
+from pii.recognizers import (
+    EmailRecognizer,
+    IpRecognizer,
+    KeyRecognizer,
+    NameRecognizer,
+    PasswordRecognizer,
+    UsernameRecognizer,
+    pattern_recognizers,
+)
+from pii.recognizers.base import lines_containing, lower_same_length
+
+ALNUM = string.ascii_letters + string.digits
+UPPER_ALNUM = string.ascii_uppercase + string.digits
+B64 = ALNUM + "+/"
+URLSAFE = ALNUM + "-_"
+HEX = "0123456789abcdef"
+
+
+def rand(alphabet: str, length: int, seed: int) -> str:
+    rng = random.Random(seed)
+    return "".join(rng.choice(alphabet) for _ in range(length))
+
+
+def b64url(obj: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+
+def make_jwt(payload: dict, seed: int) -> str:
+    return f"{b64url({'alg': 'HS256', 'typ': 'JWT'})}.{b64url(payload)}.{rand(URLSAFE, 43, seed)}"
+
+
+RECOGNIZERS = {cls.ENTITY: cls() for cls in (EmailRecognizer, IpRecognizer, KeyRecognizer,
+                                             PasswordRecognizer, UsernameRecognizer,
+                                             NameRecognizer)}
+
+
+def found(label: str, text: str) -> list[str]:
+    """The values one recognizer reports in ``text``, in order."""
+    results = RECOGNIZERS[label].analyze(text, [label])
+    return [text[r.start:r.end] for r in sorted(results, key=lambda r: r.start)]
+
+
+# --------------------------------------------------------------------------------------------
+# EMAIL
+
+@pytest.mark.parametrize("text, expected", [
+    ("contact: jane.roe-smith@mailhost.org", ["jane.roe-smith@mailhost.org"]),
+    ('author_email="k.tanaka@uni-kyoto.ac.jp",', ["k.tanaka@uni-kyoto.ac.jp"]),
+    ("Jörg Ölsen <jörg@müller-bau.de>", ["jörg@müller-bau.de"]),
+    ("write to jane [at] mailhost [dot] org", ["jane [at] mailhost [dot] org"]),
+    ("write to jane(at)mailhost.org", ["jane(at)mailhost.org"]),
+    ("or bob at corp dot io", ["bob at corp dot io"]),
+    ("mailto:dev+ci@build.company.co.uk.", ["dev+ci@build.company.co.uk"]),
+])
+def test_email_positives(text, expected):
+    assert found(EMAIL, text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "send to someone@example.com or a@sub.example.org or x@example.net",
+    "user@host.example, bob@site.test, eve@bad.invalid, root@localhost",
+    "git clone git@github.com:owner/repo.git",
+    "deploy@build-server.net:/var/www/app",
+    "npm install lodash@4.17.21 react@18.2.0",
+    "icons: logo@2x.png, hero@3x.webp, bundle@1.2.0.js",
+    'url = "postgres://alice:s3cretPw@db.hostname.io/app"',
+    "ssh deploy@prod-box.company.com",
+    "placeholder: name@email.com, your.email@gmail.com",
+    "@decorator.attr and @types/node",
+])
+def test_email_hard_negatives(text):
+    assert found(EMAIL, text) == []
+
+
+def test_normalise_email():
+    assert policy.normalise_email("jane [at] mail [dot] com") == "jane@mail.com"
+    assert policy.normalise_email("bob at corp dot co dot uk") == "bob@corp.co.uk"
+
+
+# --------------------------------------------------------------------------------------------
+# IP_ADDRESS
+
+@pytest.mark.parametrize("text, expected", [
+    ('server = "93.184.216.34"', ["93.184.216.34"]),
+    ("ssh root@151.101.65.69 -p 22", ["151.101.65.69"]),
+    ("listen 104.16.132.229:443;", ["104.16.132.229"]),
+    ("addr = 2606:2800:220:1:248:1893:25c8:1946", ["2606:2800:220:1:248:1893:25c8:1946"]),
+    ("http://[2a00:1450:4001:c01::67]:80/", ["2a00:1450:4001:c01::67"]),
+    ("mapped ::ffff:129.144.52.38 here", ["::ffff:129.144.52.38"]),
+])
+def test_ip_positives(text, expected):
+    assert found(IP_ADDRESS, text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "private 10.1.2.3, 172.16.40.2, 192.168.10.20, loopback 127.0.0.1, ::1",
+    "link-local 169.254.12.34, fe80::1ff:fe23:4567:890a, unspecified 0.0.0.0 and ::",
+    "multicast 224.0.0.251, ff02::fb; reserved 240.10.20.30",
+    "docs 192.0.2.15, 198.51.100.77, 203.0.113.200, 2001:db8::42",
+    "dns 8.8.8.8 8.8.4.4 1.1.1.1 1.0.0.1 9.9.9.9 208.67.222.222 2001:4860:4860::8888",
+    "nameserver 2606:4700:4700::1111 and 149.112.112.112",
+    "version 11.22.33.44, v12.34.56.78, release: 21.43.65.87",
+    "OID 1.3.6.1.4.1.311.21.20 and 2.16.840.1.113730.3.1.241",
+    "pkg==10.20.30.40 and build12.23.34.45",
+    "requires brotlicffi 1.2.0.0 or 1.5.0.1; see section 4.2.3.2",
+    "std::vector<int> and Abc::Add, a::b, dead:beef:cafe",
+    "mac 00:1a:2b:3c:4d:5e and time 12:30:45",
+])
+def test_ip_hard_negatives(text):
+    assert found(IP_ADDRESS, text) == []
+
+
+# --------------------------------------------------------------------------------------------
+# KEY
+
+def provider_keys() -> list[tuple[str, str]]:
+    """(text, key) for each provider format, with random key material."""
+    slack = f"xoxb-{rand(string.digits, 12, 5)}-{rand(string.digits, 13, 6)}-{rand(ALNUM, 24, 7)}"
+    return [
+        ("aws_access_key_id = {}", "AKIA" + rand(UPPER_ALNUM, 16, 1)),
+        ('aws_secret_access_key = "{}"', rand(B64, 40, 2)),
+        ('GITHUB_TOKEN="{}"', "ghp_" + rand(ALNUM, 36, 3)),
+        ("token: {}", "github_pat_" + rand(ALNUM + "_", 82, 4)),
+        ("CI_TOKEN={}", "glpat-" + rand(URLSAFE, 20, 8)),
+        ('slack = "{}"', slack),
+        ("hook = 'https://hooks.slack.com/services/{}'",
+         f"T{rand(UPPER_ALNUM, 8, 9)}/B{rand(UPPER_ALNUM, 8, 10)}/{rand(ALNUM, 24, 11)}"),
+        ("stripe.api_key = '{}'", "sk_live_" + rand(ALNUM, 24, 12)),
+        ("const k = '{}';", "AIza" + rand(URLSAFE, 35, 13)),
+        ("secret: {}", "GOCSPX-" + rand(URLSAFE, 28, 14)),
+        ("TWILIO = '{}'", "SK" + rand(HEX, 32, 15)),
+        ("sg = '{}'", f"SG.{rand(URLSAFE, 22, 16)}.{rand(URLSAFE, 43, 17)}"),
+        ("//registry.npmjs.org/:_authToken={}", "npm_" + rand(ALNUM, 36, 18)),
+        ("password = {}", "pypi-AgEIcHlwaS5vcmc" + rand(URLSAFE, 60, 19)),
+        ("OPENAI_API_KEY={}", "sk-proj-" + rand(URLSAFE, 48, 20)),
+        ("key = '{}'", "sk-ant-api03-" + rand(URLSAFE, 90, 21)),
+        ("HF_TOKEN={}", "hf_" + rand(ALNUM, 34, 22)),
+        ("DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={};", rand(B64, 86, 23)
+         + "=="),
+        ("Authorization: Bearer {}", make_jwt({"sub": "4711", "name": "Kim Park"}, 24)),
+        ('headers = {{"Authorization": "Bearer {}"}}', rand(URLSAFE, 40, 25)),
+        ('client_secret = "{}"', rand(ALNUM, 32, 26)),
+        ("API_KEY={}", rand(ALNUM, 40, 27)),
+        ('"apiKey": "{}"', rand(HEX, 32, 28)),
+    ]
+
+
+@pytest.mark.parametrize("template, key", provider_keys())
+def test_key_positives(template, key):
+    text = template.format(key)
+    assert key in found(KEY, text)
+
+
+def test_private_key_block_is_one_span_from_begin_to_end():
+    body = "\n".join(rand(B64, 64, 30 + i) for i in range(6))
+    block = "-----BEGIN RSA PRIVATE KEY-----\n" + body + "\n-----END RSA PRIVATE KEY-----"
+    assert found(KEY, "key = '''" + block + "'''\n") == [block]
+    escaped = ('-----BEGIN OPENSSH PRIVATE KEY-----\\n' + rand(B64, 70, 40)
+               + '\\n-----END OPENSSH PRIVATE KEY-----')
+    assert found(KEY, f'"{escaped}"') == [escaped]
+
+
+def negative_key_texts() -> list[str]:
+    hex40, hex64 = rand(HEX, 40, 50), rand(HEX, 64, 51)
+    b64_body = "\n".join(rand(B64, 64, 52 + i) for i in range(4))
+    return [
+        f'sha256 = "{hex64}"',
+        f"checksum: {hex64}",
+        f'"integrity": "sha512-{rand(B64, 86, 56)}=="',
+        f"golang.org/x/net v0.1.0 h1:{rand(B64, 43, 57)}=",
+        f"commit {hex40}",
+        f"https://github.com/owner/repo/commit/{hex40}",
+        (f'api_key = "{rand(HEX, 8, 58)}-{rand(HEX, 4, 59)}-{rand(HEX, 4, 60)}-'
+         f'{rand(HEX, 4, 61)}-{rand(HEX, 12, 62)}"'),
+        f'password_hash = "$2b$12${rand(ALNUM + "./", 53, 63)}"',
+        f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{rand(B64, 43, 64)} user@host",
+        f'authorized_key = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ{rand(B64, 300, 71)}"',
+        f"-----BEGIN PUBLIC KEY-----\n{b64_body}\n-----END PUBLIC KEY-----",
+        f"-----BEGIN CERTIFICATE-----\n{b64_body}\n-----END CERTIFICATE-----",
+        f'  - secure: "{rand(B64, 300, 65)}="',
+        f'<img src="data:image/png;base64,{rand(B64, 120, 66)}">',
+        'aws_access_key_id = "AKIAIOSFODNN7EXAMPLE"',
+        'aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"',
+        f'token = "{make_jwt({"sub": "1234567890", "name": "John Doe"}, 67)}"',
+        'api_key = "YOUR_API_KEY"',
+        "API_KEY=xxxxxxxxxxxxxxxxxxxxxxxx",
+        'secret_key = "****************"',
+        "token: <token>",
+        "token: ${TOKEN}",
+        "client_secret: {{ secret }}",
+        "SECRET_KEY = changeme",
+        'api_key = os.environ["API_KEY"]',
+        "const token = process.env.GITHUB_TOKEN;",
+        'secret = os.getenv("SECRET", "")',
+        "token = Name.Builtin.Pseudo",
+        "csrf_token = " + rand(ALNUM, 32, 68),
+        "next_page_token = " + rand(ALNUM, 32, 69),
+        'secret = "aaaaaaaabbbbbbbb"',
+        'api_key = "GITHUB_API_TOKEN"',
+        "ghp_" + "x" * 36,
+    ]
+
+
+@pytest.mark.parametrize("text", negative_key_texts())
+def test_key_hard_negatives(text):
+    assert found(KEY, text) == []
+
+
+def test_entropy_thresholds_are_the_sourced_ones():
+    assert policy.KEY_ENTROPY_BITS == 3.5 and policy.HEX_KEY_ENTROPY_BITS == 3.0
+    assert policy.shannon_entropy("") == 0.0
+    assert policy.shannon_entropy("abab") == 1.0
+    assert policy.shannon_entropy("0123456789abcdef") == 4.0
+    assert policy.looks_random(rand(ALNUM, 32, 70))
+    assert not policy.looks_random("passwordpassword")
+
+
+# --------------------------------------------------------------------------------------------
+# PASSWORD
+
+@pytest.mark.parametrize("text, expected", [
+    ('password = "Tr0ub4dor&3"', ["Tr0ub4dor&3"]),
+    ("DB_PASSWORD=hunter2x", ["hunter2x"]),
+    ("  password: s3cr3t-pw # prod\n", ["s3cr3t-pw"]),
+    ('{"pass": "Kx9!mq2"}', ["Kx9!mq2"]),
+    ("$dbPass = 'qwe123rty';", ["qwe123rty"]),
+    ("Server=db;User Id=app_rw;Password=Zm9vYmFy42;", ["Zm9vYmFy42"]),
+    ("<password>n0t-empty</password>", ["n0t-empty"]),
+    ("DATABASE_URL=postgres://alice:w0nderland@db.hostname.io:5432/app", ["w0nderland"]),
+    ("mysql -u alice -pS3cr3tPw mydb", ["S3cr3tPw"]),
+    ("mysqldump -u alice -p'S3cr3t Pw' mydb", ["S3cr3t Pw"]),
+    ("app --password=Hx7-kk29 --verbose", ["Hx7-kk29"]),
+    ("sshpass -p Qr8zz1 ssh host", ["Qr8zz1"]),
+    ("curl -u alice:W0nd3rl4nd https://api.host.io", ["W0nd3rl4nd"]),
+    ('password: str = "pa55-w0rd"', ["pa55-w0rd"]),
+])
+def test_password_positives(text, expected):
+    assert found(PASSWORD, text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    'password = ""',
+    "password: ${DB_PASSWORD}",
+    "password = {{ db_password }}",
+    'password = "<your password>"',
+    'password = "changeme"',
+    'PASSWORD = "********"',
+    "password = self.password",
+    "password = get_password()",
+    'password = os.environ["DB_PASSWORD"]',
+    "password = user_password",
+    "pwd: ModuleType | None = None",
+    ":param password: The password to use",
+    "use the --password option to set it",
+    "password = request.form['password']",
+    'password = "password"',
+    'password_hash = "$2b$12$' + rand(ALNUM + "./", 53, 80) + '"',
+    "http://u:p@host.io/path",
+    "docker run -p 8080:80 image",
+    "PASSWORD_MIN_LENGTH = 8",
+    "password_field = forms.CharField()",
+    "password: string;",
+])
+def test_password_hard_negatives(text):
+    assert found(PASSWORD, text) == []
+
+
+# --------------------------------------------------------------------------------------------
+# USERNAME
+
+@pytest.mark.parametrize("text, expected", [
+    ("# thanks @kim-lee for the fix", ["kim-lee"]),
+    ("Reported by @octo42 in #12", ["octo42"]),
+    ('user = "mkowalski"', ["mkowalski"]),
+    ("DB_USER=mkowalski", ["mkowalski"]),
+    ('{"username": "akira.t"}', ["akira.t"]),
+    ("cat /home/mkowalski/.bashrc", ["mkowalski"]),
+    ("open /Users/akira/Desktop/notes.txt", ["akira"]),
+    (r"C:\Users\Fatima\AppData\Local", ["Fatima"]),
+    ("see https://github.com/octo42 and https://twitter.com/kimlee_dev.", ["octo42",
+                                                                           "kimlee_dev"]),
+    ("https://github.com/sponsors/octo42", ["octo42"]),
+    ("ssh mkowalski@build.host.io", ["mkowalski"]),
+    ("psql -U mkowalski -d app", ["mkowalski"]),
+    ("redis://kimlee:pw1234@cache.host.io:6379", ["kimlee"]),
+])
+def test_username_positives(text, expected):
+    assert found(USERNAME, text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "@property\ndef name(self):",
+    "    @Override\n    public String toString()",
+    " * @param name the name\n * @return the value",
+    "@app.route('/')",
+    "import x from '@types/node'",
+    "@media (max-width: 600px) { }",
+    "unless @output_started",
+    "set @total = 0;",
+    'user = "root"',
+    "DB_USER=postgres",
+    "cd /home/ubuntu/app && ls /home/www-data",
+    "ssh git@github.com",
+    "mysql -u root -p",
+    "user = request.user",
+    "user = current_user",
+    'username = "<username>"',
+    "user: ${USER}",
+    "https://github.com/owner/repo",
+    "https://github.com/features",
+    "https://github.com/acme-inc",
+    "/home/me/projects",
+    "/Users/Shared/data",
+    "user_id = 12345",
+    "#     @cache[key] = true",
+    "#     @proc = block",
+    '    #{form_for @obj, :action => "/save"}',
+    "username: myusername",
+    'user = "user123"',
+])
+def test_username_hard_negatives(text):
+    assert found(USERNAME, text) == []
+
+
+# --------------------------------------------------------------------------------------------
+# NAME
+
+@pytest.mark.parametrize("text, expected", [
+    ("# Copyright (c) 2019 Kim Lee <kim@lee.dev>", ["Kim Lee"]),
+    ("Copyright 2010-2021, Ana María García and Jürgen Weiß", ["Ana María García",
+                                                              "Jürgen Weiß"]),
+    ("# Author: Jacques D. Fleuriot, Tobias Nipkow, and Chloé Martin", [
+        "Jacques D. Fleuriot", "Tobias Nipkow", "Chloé Martin"]),
+    ('__author__ = "Ludwig van Beethoven"', ["Ludwig van Beethoven"]),
+    ("Signed-off-by: Amara Okafor <amara@mailhost.org>", ["Amara Okafor"]),
+    ('authors = [{name = "Priya Raman", email = "p@r.io"}]', ["Priya Raman"]),
+    ("Maintainer: Олег Петров", ["Олег Петров"]),
+    ("作者: 王小明", ["王小明"]),
+    ("written by J. R. Hartley", ["J. R. Hartley"]),
+    ("Copyright (c) 2020 Kim Lee and contributors", ["Kim Lee"]),
+    ('authors = [\n  {name = "Priya Raman"},\n]', ["Priya Raman"]),
+])
+def test_name_positives(text, expected):
+    assert found(NAME, text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Copyright (C) 2001 Free Software Foundation, Inc.",
+    "Copyright 2015 Google Inc. All rights reserved.",
+    "Copyright (c) Microsoft Corporation.",
+    "Copyright 2018 The TensorFlow Authors.",
+    "Copyright (c) 2020 Acme Widgets, LLC",
+    "Copyright (c) 2016 Python Packaging Authority",
+    "Copyright 2019 The Kubernetes Project",
+    "Copyright (c) 2012-2020 Acme Widgets Ltd.",
+    '__author__ = "John Doe"',
+    "author: Max Mustermann",
+    "maintainer = 'Maintainer Name'",
+    "the author of this function",
+    "created by Xcode",
+    "x = dijkstra_shortest_path(graph)",
+])
+def test_name_hard_negatives(text):
+    assert found(NAME, text) == []
+
+
+@pytest.mark.parametrize("text, start, end", [
+    ("uses Dijkstra's algorithm", 5, 13),
+    ("the Levenshtein distance", 4, 15),
+    ("call smith_normal_form(m)", 5, 10),
+    ("Kim Lee", 0, 7),
+])
+def test_name_policy_on_model_spans(text, start, end):
+    assert policy.is_pii(NAME, text, start, end) == (text == "Kim Lee")
+
+
+# --------------------------------------------------------------------------------------------
+# Shared machinery
+
+def test_spans_never_include_keys_or_quotes():
+    text = 'password = "Tr0ub4dor&3"\nuser = \'mkowalski\'\n'
+    for label, value in ((PASSWORD, "Tr0ub4dor&3"), (USERNAME, "mkowalski")):
+        results = RECOGNIZERS[label].analyze(text, [label])
+        assert [text[r.start:r.end] for r in results] == [value]
+
+
+def test_every_result_names_its_recognizer_and_scores_within_bounds():
+    text = ('password = "Tr0ub4dor&3"  # @kim-lee\nserver = "93.184.216.34"\n'
+            "mail = jane@mailhost.org\n# Author: Kim Lee\n")
+    for recognizer in pattern_recognizers():
+        for result in recognizer.analyze(text, [recognizer.ENTITY]):
+            assert result.recognition_metadata["recognizer_name"] == recognizer.name
+            assert 0.5 <= result.score <= 1.0
+            assert result.entity_type == recognizer.ENTITY
+
+
+def test_recognizer_skips_entities_it_was_not_asked_for():
+    assert RECOGNIZERS[EMAIL].analyze("jane@mailhost.org", [KEY]) == []
+
+
+def test_anchor_lines_and_offset_preserving_lowercase():
+    text = "İstanbul\nSECRET = 1\nno\nsecret"
+    lowered = lower_same_length(text)
+    assert len(lowered) == len(text)
+    assert lines_containing(lowered, "secret") == [(9, 19), (23, 29)]
+
+
+def test_is_pii_rejects_bad_input():
+    with pytest.raises(ValueError, match="unknown PII entity"):
+        policy.is_pii("PHONE", "x", 0, 1)
+    with pytest.raises(ValueError, match="bad span"):
+        policy.is_pii(EMAIL, "abc", 2, 9)
+
+
+def test_policy_vocabulary():
+    assert policy.is_system_account("www-data") and policy.is_system_account("Postgres")
+    assert not policy.is_system_account("mkowalski")
+    assert policy.is_stock_name("jane  doe") and policy.is_stock_name("Erika Mustermann")
+    assert policy.is_organisation("Acme Widgets GmbH") and policy.is_organisation("The Go Authors")
+    assert not policy.is_organisation("Kim Lee")
+    assert policy.is_placeholder("<your key>") and policy.is_placeholder("${TOKEN}")
+    assert not policy.is_placeholder("todorov")

@@ -1,0 +1,408 @@
+"""Synthetic PII data (pii/synth): exact spans, hard negatives, disjoint splits, determinism,
+context cleaning and the variety of names. Shards are written here with pyarrow."""
+
+from __future__ import annotations
+
+import collections
+import ipaddress
+import json
+import random
+import re
+import unicodedata
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pii.entities import EMAIL, ENTITIES, IP_ADDRESS, KEY, NAME, PASSWORD, USERNAME
+from pii.synth import build_dataset, generate, load_contexts, syntax
+from pii.synth.contexts import drop_reason, repo_split
+from pii.synth.generate import MAX_CHARS, MAX_LINES, MIN_LINES, compatible, render_block
+from pii.synth.render import BlockRenderer
+from pii.synth.templates import TEMPLATES
+from pii.synth.values import (
+    DOCUMENTED_EXAMPLE_KEYS,
+    KEY_PLACEHOLDERS,
+    NEGATIVE_KINDS,
+    PUBLIC_RESOLVERS,
+    STOCK_NAMES,
+    SYSTEM_ACCOUNTS,
+    ValueFactory,
+)
+
+PYTHON = '''import os
+import sys
+
+
+def parse_header(value):
+    """Split a header value into its parts."""
+    parts = [p.strip() for p in value.split(";")]
+    if not parts:
+        return None
+    return parts[0], dict(p.split("=", 1) for p in parts[1:] if "=" in p)
+
+
+class Reader:
+    def __init__(self, stream):
+        self.stream = stream
+        self.position = 0
+
+    def read(self, size=-1):
+        chunk = self.stream.read(size)
+        self.position += len(chunk)
+        return chunk
+'''
+JAVASCRIPT = """const path = require("path");
+
+function joinAll(parts) {
+  let result = "";
+  for (const part of parts) {
+    result = path.join(result, part);
+  }
+  return result;
+}
+
+module.exports = { joinAll };
+"""
+GO = """package main
+
+import "fmt"
+
+func sum(values []int) int {
+	total := 0
+	for _, v := range values {
+		total += v
+	}
+	return total
+}
+
+func main() {
+	fmt.Println(sum([]int{1, 2, 3}))
+}
+"""
+YAML = """name: build
+on:
+  push:
+    branches: [main]
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: make test
+      - run: make lint
+"""
+MARKDOWN = """# Overview
+
+This library parses configuration files.
+It supports nested sections and includes.
+
+## Usage
+
+Call the parser with a path and read the result.
+The result is a plain dictionary.
+"""
+# Real-looking PII that cleaning must drop (the marker text never survives into a context).
+PLANTED = {
+    "# Author: Wanda Kowalczyk <wanda.k@gmail.com>": "at_sign",
+    "# maintained by Piotr Nowacki": "person_word",
+    "SERVER = '93.184.216.34'": "ip_like",
+    "token = 'ghp_q8Zr2LmN4vX7kT1pW9sB3yH6dJ0fG5cA2eR8'": "secret_word",
+    "    # ask Olivia Brandt about the retry loop": "person_reference",
+    "# reach me: olivia [at] fastmail [dot] com": "email_like",
+    "DATA_DIR = '/home/obrandt/datasets'": "account_word",
+    "# 山田花子がレビューしました": "non_latin_letters",
+    "blob = 'Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZg9x'": "high_entropy",
+    "# see @obrandt's fork": "at_sign",
+    "# Gustav Lindqvist wrote the original parser": "person_pair",
+    "upstream = '2a03:2880:f10c:83:face:b00c:0:25de'": "ip_like",
+    "# From jdoe42/fancy-lib (used with permission).": "url",
+    "# idea from the notes at https://obrandt.dev/posts": "url",
+    "# algorithm of M.-A. Lemburg": "person_pair",
+}
+
+
+def _repos(split: str, count: int) -> list[str]:
+    names = (f"demo/project-{k}" for k in range(1000))
+    return [name for name in names if repo_split(name) == split][:count]
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    """Two shard files: five repositories (three train, two test) in five languages, with the
+    planted PII lines spread through the Python files."""
+    root = tmp_path_factory.mktemp("shards")
+    planted = list(PLANTED)
+    rows = []
+    for r, repo in enumerate(_repos("train", 3) + _repos("test", 2)):
+        python_lines = PYTHON.split("\n")
+        python_lines.insert(12, planted[(2 * r) % len(planted)])
+        python_lines.insert(5, planted[(2 * r + 1) % len(planted)])
+        for path, language, content in (
+            ("pkg/core.py", "python", "\n".join(python_lines)),
+            ("pkg/extra.py", "python", "\n".join(planted[r::2]) + "\n" + PYTHON),
+            ("web/join.js", "javascript", JAVASCRIPT),
+            ("cmd/main.go", "go", GO),
+            (".github/workflows/ci.yml", "yaml", YAML),
+            ("README.md", "markdown", MARKDOWN),
+        ):
+            rows.append({"repo": repo, "path": path, "language": language, "content": content})
+    for part in (0, 1):
+        table = pa.Table.from_pylist(rows[part::2])
+        pq.write_table(table, root / f"part-{part}.parquet")
+    return root
+
+
+@pytest.fixture(scope="module")
+def loaded(shards):
+    return load_contexts(shards)
+
+
+class RecordingFactory(ValueFactory):
+    """A ValueFactory that remembers every PII value it hands out, with its entity."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, set[str]] = collections.defaultdict(set)
+
+    def _keep(self, label: str, value: str) -> str:
+        self.values[label].add(_normalised(value))
+        return value
+
+    def person(self, rng):
+        person = super().person(rng)
+        self._keep(NAME, person.name)
+        self._keep(NAME, person.given)
+        self._keep(EMAIL, person.email)
+        self._keep(USERNAME, person.username)
+        return person
+
+    def obfuscated_email(self, email, rng):
+        return self._keep(EMAIL, super().obfuscated_email(email, rng))
+
+    def public_ipv4(self, rng):
+        return self._keep(IP_ADDRESS, super().public_ipv4(rng))
+
+    def public_ipv6(self, rng):
+        return self._keep(IP_ADDRESS, super().public_ipv6(rng))
+
+    def password(self, rng, url_safe=False):
+        return self._keep(PASSWORD, super().password(rng, url_safe))
+
+    def provider_key(self, rng, provider):
+        return self._keep(KEY, super().provider_key(rng, provider))
+
+
+def _normalised(value: str) -> str:
+    """A value with the line breaks of its rendering undone (escaped \\n, indentation)."""
+    return re.sub(r"\n[ \t]+", "\n", value.replace("\\n", "\n"))
+
+
+@pytest.fixture(scope="module")
+def recorded(loaded):
+    factory = RecordingFactory()
+    docs = {
+        split: list(generate(loaded.contexts, 400, split, seed, factory))
+        for split, seed in (("train", 3), ("test", 4))
+    }
+    return factory, docs
+
+
+def test_cleaning_drops_planted_pii_and_keeps_code(loaded):
+    context_lines = {line for context in loaded.contexts for line in context.lines}
+    for line in PLANTED:
+        assert line not in context_lines
+    assert "def parse_header(value):" in context_lines
+    assert "func sum(values []int) int {" in context_lines
+    assert "This library parses configuration files." in context_lines
+    stats = loaded.stats()
+    assert stats["lines_dropped"] >= 2 * 5  # every repository carries planted lines
+    assert set(stats["lines_dropped_by_reason"]) >= {"person_word", "ip_like", "secret_word"}
+    assert stats["lines_dropped_share"] < 0.3
+
+
+@pytest.mark.parametrize("line, reason", sorted(PLANTED.items()))
+def test_drop_reason_names_the_kind_of_pii(line, reason):
+    assert drop_reason(line) == reason
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "    @property",
+        "@pytest.fixture(scope='module')",
+        " * @param value the header",
+        "x = a @ b",
+        "    return parts[0], dict(parts[1:])",
+        "std::string name;",
+    ],
+)
+def test_drop_reason_keeps_decorators_operators_and_plain_code(line):
+    assert drop_reason(line) is None
+
+
+def test_repositories_split_by_hash_and_disjoint(loaded):
+    repos = loaded.stats()["repos"]
+    assert set(repos["train"]).isdisjoint(repos["test"])
+    assert len(repos["train"]) == 3 and len(repos["test"]) == 2
+    for context in loaded.contexts:
+        assert context.split == repo_split(context.repo)
+
+
+def test_every_span_is_exactly_an_inserted_value_with_its_label(recorded):
+    factory, docs = recorded
+    counts = collections.Counter()
+    for record in docs["train"] + docs["test"]:
+        text = record["text"]
+        previous_end = 0
+        for span in record["spans"]:
+            assert span["label"] in ENTITIES
+            assert previous_end <= span["start"] < span["end"] <= len(text)
+            previous_end = span["end"]
+            value = text[span["start"] : span["end"]]
+            assert value == value.strip() and value[0] not in "\"'`" and value[-1] not in "\"'`"
+            assert _normalised(value) in factory.values[span["label"]], (span["label"], value)
+            counts[span["label"]] += 1
+    assert all(counts[label] >= 50 for label in ENTITIES), counts
+
+
+def test_values_follow_the_policy(recorded):
+    _, docs = recorded
+    stock = {name.casefold() for name in STOCK_NAMES}
+    for record in docs["train"]:
+        for span in record["spans"]:
+            value = record["text"][span["start"] : span["end"]]
+            if span["label"] == IP_ADDRESS:
+                address = ipaddress.ip_address(value)
+                assert (
+                    address.is_global and not address.is_multicast and value not in PUBLIC_RESOLVERS
+                )
+            elif span["label"] == NAME:
+                assert value.casefold() not in stock
+            elif span["label"] == USERNAME:
+                assert value not in SYSTEM_ACCOUNTS and re.fullmatch(r"[a-z0-9._-]{3,}", value)
+            elif span["label"] == KEY:
+                assert value not in DOCUMENTED_EXAMPLE_KEYS and value not in KEY_PLACEHOLDERS
+            elif span["label"] == PASSWORD:
+                assert value and not any(ch.isspace() for ch in value)
+            elif span["label"] == EMAIL:
+                assert "@" in value or re.search(r"(?i)at\W", value)
+                assert not re.search(r"@(example\.|localhost|.*\.(test|invalid)$)", value)
+
+
+def test_hard_negatives_are_never_labelled(recorded):
+    _, docs = recorded
+    kinds = collections.Counter()
+    for record in docs["train"] + docs["test"]:
+        for negative in record["negatives"]:
+            kinds[negative["kind"]] += 1
+            for span in record["spans"]:
+                assert (
+                    not (span["start"] < negative["end"] and negative["start"] < span["end"])
+                    or negative["start"] == negative["end"]
+                ), (negative, span)
+        for literal in ("AKIAIOSFODNN7EXAMPLE", "8.8.8.8", "John Doe", "Max Mustermann"):
+            for match in re.finditer(re.escape(literal), record["text"]):
+                assert not any(
+                    s["start"] < match.end() and match.start() < s["end"] for s in record["spans"]
+                ), (literal, record["id"])
+    assert len(kinds) >= len(NEGATIVE_KINDS) * 2 // 3, sorted(kinds)
+
+
+def test_train_and_test_use_disjoint_templates_and_repositories(recorded):
+    _, docs = recorded
+    split_of = {t.id: t.split for t in TEMPLATES}
+    used = {split: {tid for r in docs[split] for tid in r["templates"]} for split in docs}
+    assert used["train"] and used["test"] and used["train"].isdisjoint(used["test"])
+    for split, ids in used.items():
+        assert {split_of[tid] for tid in ids} == {split}
+    repos = {split: {r["context"]["repo"] for r in docs[split] if r["context"]} for split in docs}
+    assert repos["train"].isdisjoint(repos["test"])
+    for family in {t.family for t in TEMPLATES}:
+        assert {t.split for t in TEMPLATES if t.family == family} == {"train", "test"}
+
+
+def test_every_entity_and_hard_negative_kind_has_train_and_test_templates():
+    splits = collections.defaultdict(set)
+    for template in TEMPLATES:
+        for kind in template.labels | template.negatives:
+            splits[kind].add(template.split)
+    assert set(splits) == set(ENTITIES) | set(NEGATIVE_KINDS)
+    assert all(found == {"train", "test"} for found in splits.values()), splits
+
+
+def test_documents_have_the_format_and_size_asked_for(recorded):
+    _, docs = recorded
+    for split, records in docs.items():
+        for record in records:
+            assert set(record) >= {"id", "text", "spans", "language", "templates", "split"}
+            assert record["split"] == split
+            assert MIN_LINES <= record["text"].count("\n") + 1 <= MAX_LINES
+            assert len(record["text"]) <= MAX_CHARS
+        assert any(not r["spans"] for r in records)  # some documents hold no PII
+        assert any(r["context"] is None for r in records)  # .env, ssh config, logs, ...
+        assert len({r["language"] for r in records}) >= 8
+
+
+def test_names_come_from_many_scripts_and_cultures():
+    factory = ValueFactory()
+    rng = random.Random(7)
+    people = [factory.person(rng) for _ in range(600)]
+    scripts = {
+        unicodedata.name(next(ch for ch in p.name if ch.isalpha())).split()[0] for p in people
+    }
+    assert {
+        "LATIN",
+        "CYRILLIC",
+        "CJK",
+        "ARABIC",
+        "HANGUL",
+        "DEVANAGARI",
+        "HEBREW",
+        "GREEK",
+    } <= scripts
+    assert len({p.locale for p in people}) >= 40
+    assert all(p.name.casefold() not in {n.casefold() for n in STOCK_NAMES} for p in people)
+
+
+def test_every_template_renders_in_every_host_it_fits():
+    factory = ValueFactory()
+    hosts = sorted(syntax.COMMENTS)
+    for template in TEMPLATES:
+        fitting = [h for h in hosts if compatible(template, h)]
+        assert fitting, template.id
+        for host in fitting:
+            pieces = render_block(template, host, BlockRenderer(factory, random.Random(host)))
+            labelled = [p for p in pieces if p.label]
+            assert len(labelled) >= len(template.labels)
+            assert all(p.text and p.text == p.text.strip() for p in labelled), (template.id, host)
+
+
+def test_build_dataset_is_deterministic_and_writes_stats(shards, tmp_path):
+    first = build_dataset(shards, tmp_path / "a", n_train=120, n_test=40, seed=11)
+    build_dataset(shards, tmp_path / "b", n_train=120, n_test=40, seed=11)
+    build_dataset(shards, tmp_path / "c", n_train=120, n_test=40, seed=12)
+    for name in ("train.jsonl", "test.jsonl", "stats.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert (tmp_path / "a" / "train.jsonl").read_bytes() != (
+        tmp_path / "c" / "train.jsonl"
+    ).read_bytes()
+    lines = (tmp_path / "a" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 120 and json.loads(lines[0])["id"] == "train-000000"
+    stats = json.loads((tmp_path / "a" / "stats.json").read_text(encoding="utf-8"))
+    assert stats == json.loads(json.dumps(first, sort_keys=True))
+    assert stats["splits"]["test"]["documents"] == 40
+    assert sum(stats["splits"]["train"]["spans"].values()) > 0
+    assert stats["contexts"]["lines_dropped"] > 0
+
+
+def test_bad_input_gets_clear_errors(shards, tmp_path, loaded):
+    with pytest.raises(FileNotFoundError, match="no \\*.parquet"):
+        load_contexts(tmp_path)
+    pq.write_table(pa.Table.from_pylist([{"content": "x", "repo": "r"}]), tmp_path / "bad.parquet")
+    with pytest.raises(ValueError, match="lacks column"):
+        load_contexts(tmp_path)
+    with pytest.raises(ValueError, match="split must be"):
+        list(generate(loaded.contexts, 1, "dev", 0))
+    with pytest.raises(ValueError, match="no test contexts"):
+        list(generate([c for c in loaded.contexts if c.split == "train"], 1, "test", 0))
