@@ -1,0 +1,53 @@
+"""Where the encoder runs: device choice, half-precision type, CPU thread limits."""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import torch
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` is CUDA when a GPU is visible, else CPU; asking for CUDA without one is an error."""
+    if device not in DEVICES:
+        raise ValueError(f"unknown device {device!r}: use one of {', '.join(DEVICES)}")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was asked for but torch sees no CUDA GPU")
+    return torch.device(device)
+
+
+def half_dtype(device: torch.device) -> torch.dtype | None:
+    """The autocast type on ``device``: bf16 where the GPU has it, else fp16; None on CPU."""
+    if device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+@contextlib.contextmanager
+def thread_limit(threads: int | None) -> Iterator[None]:
+    """Run the block with ``threads`` intra-op CPU threads (None: leave torch's setting)."""
+    if threads is None:
+        yield
+        return
+    if threads <= 0:
+        raise ValueError(f"threads must be positive, got {threads}")
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+SAVE_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def save_dtype(name: str) -> torch.dtype:
+    """The torch dtype to store weights in, by name."""
+    if name not in SAVE_DTYPES:
+        raise ValueError(f"unknown save dtype {name!r}: use one of {', '.join(SAVE_DTYPES)}")
+    return SAVE_DTYPES[name]
