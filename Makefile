@@ -13,7 +13,14 @@ DEMO_OUT ?= out/demo
 # (grep exits 1 when it prints nothing; pipefail still reports a failing pip)
 QUIET_PIP := { grep -v "^WARNING: Location" || true; }
 
-.PHONY: setup demo test bench java clean
+# The PII model's recipe (pii/model/default/README.md): corpus, labelled data, pretraining,
+# fine-tuning, all seeded. Writes pii/model/default.
+PII_CORPUS := out/pii-corpus
+PII_SHARDS := $(PII_CORPUS)/releases/v1.0.0/data
+PII_SYNTH := out/pii-synth
+PII_PRETRAINED := out/pii-pretrain
+
+.PHONY: setup demo test bench pii-model pii-bench java clean
 
 setup: $(STAMP)
 
@@ -42,6 +49,20 @@ bench: setup
 	$(PY) -m pip install -q -e '.[bench]' 2>&1 | $(QUIET_PIP)
 	$(PY) bench/build_bench.py
 	$(PY) bench/dedup_bench.py
+
+# Labelled data for training and for the benchmark: the demo corpus without its PII stage.
+$(PII_SYNTH)/test.jsonl: | setup
+	$(VENV)/bin/curate demo --config pii/corpus.toml --out $(PII_CORPUS)
+	$(VENV)/bin/curate pii synth --shards $(PII_SHARDS) --out $(PII_SYNTH) --seed 0
+
+pii-model: $(PII_SYNTH)/test.jsonl
+	$(VENV)/bin/curate pii pretrain --shards $(PII_SHARDS) --out $(PII_PRETRAINED) --seed 0
+	$(VENV)/bin/curate pii train --train $(PII_SYNTH)/train.jsonl --init $(PII_PRETRAINED) \
+	  --out pii/model/default --seed 0
+	$(VENV)/bin/curate pii eval --gold $(PII_SYNTH)/test.jsonl --device cpu
+
+pii-bench: $(PII_SYNTH)/test.jsonl
+	$(PY) bench/pii_bench.py --gold $(PII_SYNTH)/test.jsonl
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

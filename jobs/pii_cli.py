@@ -41,9 +41,18 @@ def _chunks(items: Iterator[dict], size: int) -> Iterator[list[dict]]:
         yield chunk
 
 
+def _quiet_transformers() -> None:
+    """No progress bars or load reports from transformers on the command line."""
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+
+
 def _detector(args: argparse.Namespace):
     from pii.detector import load_detector
 
+    _quiet_transformers()
     return load_detector(args.model, args.device)
 
 
@@ -136,7 +145,10 @@ def _synth(args: argparse.Namespace) -> int:
 def _pretrain(args: argparse.Namespace) -> int:
     from pii.model.pretrain import pretrain
 
-    pretrain(args.shards, args.out, size=args.size, steps=args.steps, seed=args.seed)
+    _quiet_transformers()
+    pretrain(args.shards, args.out, size=args.size, steps=args.steps, seq_len=args.seq_len,
+             batch_size=args.batch_size, seed=args.seed, threads=args.threads,
+             device=args.device)
     print(f"pretrained encoder -> {args.out}")
     return 0
 
@@ -144,8 +156,10 @@ def _pretrain(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from pii.model.finetune import finetune
 
-    finetune(args.train, args.out, init_dir=args.init, size=args.size, steps=args.steps,
-             seed=args.seed)
+    _quiet_transformers()
+    finetune(args.train, args.out, init_dir=args.init, size=args.size, epochs=args.epochs,
+             batch_size=args.batch_size, seed=args.seed, threads=args.threads,
+             device=args.device, save_dtype=args.save_dtype)
     print(f"token classifier -> {args.out}")
     return 0
 
@@ -189,19 +203,29 @@ def add_pii_commands(commands: argparse._SubParsersAction) -> None:
     synth.add_argument("--seed", type=int, default=0)
     synth.set_defaults(run=_synth)
 
+    # Defaults: the recipe of the shipped model (pii/model/default/README.md).
     pretrain = sub.add_parser("pretrain", help="tokenizer + masked-LM encoder on shards")
     pretrain.add_argument("--shards", required=True, type=Path)
     pretrain.add_argument("--out", required=True, type=Path)
-    pretrain.add_argument("--size", default="small")
-    pretrain.add_argument("--steps", type=int, default=2000)
+    pretrain.add_argument("--size", default="mini", help="tiny, mini, small, base or LxH")
+    pretrain.add_argument("--steps", type=int, default=1000)
+    pretrain.add_argument("--seq-len", type=int, default=256)
+    pretrain.add_argument("--batch-size", type=int, default=32)
     pretrain.add_argument("--seed", type=int, default=0)
+    pretrain.add_argument("--threads", type=int, default=2,
+                          help="CPU threads (results are identical for equal threads and device)")
+    pretrain.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     pretrain.set_defaults(run=_pretrain)
 
     train = sub.add_parser("train", help="fine-tune the encoder for PII token classification")
     train.add_argument("--train", required=True, type=Path, help="labelled JSONL")
     train.add_argument("--init", type=Path, help="pretrained encoder directory")
     train.add_argument("--out", required=True, type=Path)
-    train.add_argument("--size", default="small")
-    train.add_argument("--steps", type=int, default=3000)
+    train.add_argument("--size", help="without --init: tiny, mini, small, base or LxH")
+    train.add_argument("--epochs", type=int, default=2)
+    train.add_argument("--batch-size", type=int, default=32)
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--threads", type=int, default=2)
+    train.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    train.add_argument("--save-dtype", default="float16", choices=("float32", "float16"))
     train.set_defaults(run=_train)

@@ -22,6 +22,17 @@ from pipeline.config import BuildConfig
 GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.invalid",
        "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"]
 
+# A settings module with PII the PII stage must redact (the key is assembled here, not pasted).
+AWS_KEY_ID = "AKIA" + "".join("QWERTYUIOPASDFGH"[(7 * i) % 16] for i in range(16))
+SETTINGS_MODULE = (
+    "# Deployment settings\n"
+    "ADMIN_EMAIL = 'lena.okafor@fastmail.net'\n"
+    "DOCS_EMAIL = 'docs@example.com'\n"
+    "UPSTREAM = '52.14.3.9'\n"
+    "LOCAL = '127.0.0.1'\n"
+    f"AWS_ACCESS_KEY_ID = '{AWS_KEY_ID}'\n"
+)
+
 PYTHON_MODULE = "import os\n\n\ndef main():\n    return os.getcwd()\n\n\nif __name__ == '__main__':\n    main()\n"
 
 
@@ -79,6 +90,7 @@ def corpus(tmp_path_factory) -> Path:
     popular = root / "popular"  # same app.py, more stars: its copy is the one kept
     _write(popular, {"LICENSE.txt": "Copyright 2020 Someone Else\n\n" + mit,
                      "app.py": PYTHON_MODULE,
+                     "settings.py": SETTINGS_MODULE,
                      "README.md": "# Popular\n\nA small project used by the tests.\n"})
 
     _tar_gz(root / "gplpkg-1.0.tar.gz", "gplpkg-1.0",
@@ -125,7 +137,7 @@ def test_licences_filters_and_dedup_decide_as_specified(built):
     excluded = {(r["repo"], r["path"]): r for r in _read(built.release_dir, "excluded")}
     reason = {key: row["reason"] for key, row in excluded.items()}
     assert set(kept) == {("acme/tool", "src/handlers.py"), ("acme/popular", "app.py"),
-                         ("acme/popular", "README.md")}
+                         ("acme/popular", "README.md"), ("acme/popular", "settings.py")}
     assert kept[("acme/popular", "app.py")]["license"] == "MIT"
     assert kept[("acme/popular", "app.py")]["license_source"] == "LICENSE.txt"
     assert reason[("acme/tool", "src/app.py")] == "exact_duplicate"
@@ -144,6 +156,29 @@ def test_licences_filters_and_dedup_decide_as_specified(built):
     assert excluded[("acme/tool", "src/app.py")]["content"] is None
     tool = kept[("acme/tool", "src/handlers.py")]
     assert len(tool["revision"]) == 40 and tool["revision_date"].year == 2024
+
+
+def test_pii_stage_redacts_and_records_spans(built):
+    from pipeline.schema import content_hash
+
+    kept = {(r["repo"], r["path"]): r for r in _read(built.release_dir, "data")}
+    settings = kept[("acme/popular", "settings.py")]
+    text = settings["content"]
+    for raw in ("lena.okafor", "52.14.3.9", AWS_KEY_ID):
+        assert raw not in text
+    assert "ADMIN_EMAIL = '<EMAIL>'" in text and "AWS_ACCESS_KEY_ID = '<KEY>'" in text
+    assert "docs@example.com" in text and "'127.0.0.1'" in text  # not PII by the policy
+    upstream = text.split("UPSTREAM = '")[1].split("'")[0]
+    assert upstream.startswith(("192.0.2.", "198.51.100.", "203.0.113."))
+    spans = settings["pii_spans"]
+    assert {"EMAIL", "IP_ADDRESS", "KEY"} <= {s["label"] for s in spans}
+    for span in spans:
+        value = text[span["start"]:span["end"]]
+        assert value == f"<{span['label']}>" or span["label"] == "IP_ADDRESS"
+    assert settings["content_hash"] == content_hash(text)
+    assert all(r["pii_spans"] is not None for r in kept.values())
+    by_label = built.manifest["counts"]["pii_spans_by_label"]
+    assert by_label["EMAIL"] >= 1 and by_label["KEY"] >= 1
 
 
 def test_release_loads_with_datasets_duckdb_and_spark(built, spark):
