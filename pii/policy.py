@@ -129,6 +129,8 @@ _LOOKUP = re.compile(
 
 
 _UNQUOTED_ASSIGNMENT = re.compile(r"(?:[=:]|=>)[ \t]*$")
+# A .env / shell line ("DB_USER=alice", "export TOKEN=..."): its unquoted values are literals.
+_DOTENV_KEY = re.compile(r"^[ \t]*(?:export[ \t]+)?[A-Z][A-Z0-9_]*=$")
 
 
 def is_reference(value: str, line_before: str) -> bool:
@@ -136,7 +138,7 @@ def is_reference(value: str, line_before: str) -> bool:
     instead of holding a literal: ``self.password``, ``get_pw()``, ``user_password``,
     ``db_pass``, ``HiddenText``. (Quoted values are literals; values outside assignments, such
     as a path's login, are judged by their own rules.)"""
-    if not _UNQUOTED_ASSIGNMENT.search(line_before):
+    if not _UNQUOTED_ASSIGNMENT.search(line_before) or _DOTENV_KEY.match(line_before):
         return False
     return bool(_EXPRESSION.match(value) or _SNAKE_IDENTIFIER.match(value)
                 or _CAMEL_TYPE.match(value)

@@ -249,6 +249,10 @@ def test_entropy_thresholds_are_the_sourced_ones():
     ("sshpass -p Qr8zz1 ssh host", ["Qr8zz1"]),
     ("curl -u alice:W0nd3rl4nd https://api.host.io", ["W0nd3rl4nd"]),
     ('password: str = "pa55-w0rd"', ["pa55-w0rd"]),
+    ("machine ftp.host.io login mkowalski password Rx7.pine.kettle", ["Rx7.pine.kettle"]),
+    ("  password Rx7.pine.kettle\n", ["Rx7.pine.kettle"]),
+    ("# temporary password for the test account: Mx9^kettle", ["Mx9^kettle"]),
+    ("The default password is pine-Kettle.", ["pine-Kettle"]),
 ])
 def test_password_positives(text, expected):
     assert found(PASSWORD, text) == expected
@@ -276,6 +280,7 @@ def test_password_positives(text, expected):
     "PASSWORD_MIN_LENGTH = 8",
     "password_field = forms.CharField()",
     "password: string;",
+    "the password is stored in the keyring.",
 ])
 def test_password_hard_negatives(text):
     assert found(PASSWORD, text) == []
@@ -299,6 +304,9 @@ def test_password_hard_negatives(text):
     ("ssh mkowalski@build.host.io", ["mkowalski"]),
     ("psql -U mkowalski -d app", ["mkowalski"]),
     ("redis://kimlee:pw1234@cache.host.io:6379", ["kimlee"]),
+    ("DB_USERNAME=danica_kusova", ["danica_kusova"]),
+    ("Host build\n    User mkowalski\n", ["mkowalski"]),
+    ("machine ftp.host.io login mkowalski password Rx7.pine.kettle", ["mkowalski"]),
 ])
 def test_username_positives(text, expected):
     assert found(USERNAME, text) == expected

@@ -70,6 +70,11 @@ class UsernameRecognizer(ValueRecognizer):
              ("ssh", "scp", "sftp", "rsync", "mosh")),
         Rule("user_assignment", _USER_KEY + ASSIGN + ASSIGNED_VALUE, 0.75,
              ("user", "login", "uid")),
+        # ssh_config's "User alice" and .netrc's "machine host login alice".
+        Rule("ssh_config_user", r"(?m)^[ \t]*User[ \t]+(?P<value>[A-Za-z_][\w.-]{0,31})[ \t]*$",
+             0.75, ("user",)),
+        Rule("netrc_login", r"(?:\bmachine[ \t]+\S+[ \t]+|(?m:^)[ \t]*)login[ \t]+"
+                            r"(?P<value>[^\s\"']{1,64})", 0.75, ("login",)),
         Rule("db_client_user_flag",
              r"\b(?:" + "|".join(_ACCOUNT_CLIENTS) + r")\b[^\n|;&]*?[ \t](?:-u|-U|--user(?:name)?)"
              r"(?:=|[ \t]*)[\"']?(?P<value>[\w.-]{1,64})", 0.75, _ACCOUNT_CLIENT_ANCHORS),

@@ -125,6 +125,17 @@ class PasswordRecognizer(ValueRecognizer):
         Rule("db_client_password_flag",
              r"\b(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlshow|mysqlcheck|mariadb|"
              r"mariadb-dump)\b[^\n|;&]*?[ \t]-p" + _FLAG_VALUE, 0.8, _DB_CLIENTS),
+        # .netrc: "machine HOST login USER password VALUE" (on one line or on its own line).
+        Rule("netrc_password", r"(?:\blogin[ \t]+\S+[ \t]+|(?m:^)[ \t]*)password[ \t]+"
+                               r"(?P<value>[^\s\"']{1,256})", 0.75, ("password",)),
+        # Prose: "the password is VALUE", "password for the test account: VALUE".
+        # The value must look made-up (a digit, a symbol or an inner capital), or prose such
+        # as "the password is stored ..." would match.
+        Rule("password_prose", r"(?i:password)(?:[ \t]+for[ \t]+[\w .-]{1,40}?)?"
+                               r"(?:[ \t]+is[ \t]+|:[ \t]+)"
+                               r"(?=[^\s\"'`]*(?:[0-9!#$%^&*+=~?@_-]|[a-z][A-Z]))"
+                               r"(?P<value>[^\s\"'`]{3,256}?)(?=[.,;]?(?:\s|$))", 0.7,
+             ("password",)),
         Rule("sshpass_flag", r"\bsshpass[ \t]+-p[ \t]*" + _FLAG_VALUE, 0.8, ("pass",)),
         Rule("curl_user_password", r"\b(?:curl|wget)\b[^\n]*?[ \t](?:-u|--user)[ \t]*[\"']?"
                                    r"[^:\s\"']+:(?P<value>[^\s\"']{1,256})", 0.8,
