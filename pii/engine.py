@@ -176,6 +176,11 @@ class PiiDetector:
             return []
         results = self.analyzer.analyze(text=text, language=LANGUAGE, entities=self.entities,
                                         score_threshold=self.min_score)
-        spans = [_to_span(r) for r in results]
-        return resolve_overlaps([s for s in spans
-                                 if policy.is_pii(s.label, text, s.start, s.end)])
+        spans = [s for s in map(_to_span, results) if policy.is_pii(s.label, text, s.start, s.end)]
+        # A validated pattern knows the exact extent of what it matched; the model's edges are
+        # learned. So patterns are resolved first and the model adds what they do not cover.
+        ner_name = getattr(self.ner, "name", None)
+        chosen = resolve_overlaps([s for s in spans if s.detector != ner_name])
+        learned = [s for s in spans if s.detector == ner_name
+                   and not any(s.overlaps(kept) for kept in chosen)]
+        return sorted(chosen + resolve_overlaps(learned))

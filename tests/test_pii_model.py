@@ -322,12 +322,28 @@ def test_decoding_is_tolerant_and_strips_whitespace():
     # a B- on another byte token of the same character continues the entity
     same_char = decode_spans("é", [(0, 1), (0, 1)], [1, 1], [1.0, 1.0], tags)
     assert [(s.start, s.end) for s in same_char] == [(0, 1)]
+    # a B- that touches the entity before it continues it; one after a gap starts anew
     assert decode_spans("a b", [(0, 1), (1, 3)], [1, 1], [1.0, 1.0], tags) == [
+        Span(0, 3, "NAME", 1.0, "ner")]
+    assert decode_spans("a\nb", [(0, 1), (2, 3)], [1, 1], [1.0, 1.0], tags) == [
         Span(0, 1, "NAME", 1.0, "ner"), Span(2, 3, "NAME", 1.0, "ner")]
+    # ... but one of the same kind after blanks on the same line is the same name
+    assert decode_spans("Carly Martin", [(0, 5), (6, 12)], [1, 1], [1.0, 1.0], tags) == [
+        Span(0, 12, "NAME", 1.0, "ner")]
+    # the entity's tokens vote on its kind: a stray I-EMAIL inside a name stays in the name
+    voted = decode_spans("Mai Nam", [(0, 1), (1, 3), (3, 5), (5, 7)], [1, 5, 2, 2],
+                         [0.9, 0.6, 0.8, 0.7], parse_label_map(
+                             {0: "O", 1: "B-NAME", 2: "I-NAME", 3: "B-EMAIL", 4: "X", 5: "I-EMAIL"}))
+    assert [(s.start, s.end, s.label) for s in voted] == [(0, 7, "NAME")]
+    assert voted[0].score == pytest.approx((0.9 + 0.8 + 0.7) / 4)
+    # an edge inside a word moves to the word's end: "Tervo" whose "vo" was left outside
+    snapped = decode_spans("by Heikki Tervo.", [(0, 2), (2, 9), (9, 13), (13, 15), (15, 16)],
+                           [0, 1, 2, 0, 0], [0.9] * 5, tags)
+    assert [(s.start, s.end) for s in snapped] == [(3, 15)]
     # a token without characters does not break an entity; an outside token does
     assert decode_spans("ab cd", [(0, 2), (2, 2), (2, 5)], [1, 0, 2], [1.0] * 3, tags) == [
         Span(0, 5, "NAME", 1.0, "ner")]
-    assert decode_spans("ab cd", [(0, 2), (2, 3), (3, 5)], [2, 0, 2], [1.0] * 3, tags) == [
+    assert decode_spans("ab,cd", [(0, 2), (2, 3), (3, 5)], [2, 0, 2], [1.0] * 3, tags) == [
         Span(0, 2, "NAME", 1.0, "ner"), Span(3, 5, "NAME", 1.0, "ner")]
 
 
@@ -379,7 +395,7 @@ def test_windowed_predictions_land_on_the_right_characters(pattern_model):
     assert any(any(w.start in t[1:] or w.end in t[1:] for w in windows) for t in tokens_of)
     assert any(len(set(owner[t])) > 1 for t in tokens_of)
     short, short_expected = _pattern_text(random.Random(5), 6, pattern_every=2)
-    predicted = model.predict([text, "", short, NON_ASCII + " " + PATTERN], batch_size=5)
+    predicted = model.predict([text, "", short, NON_ASCII + "\n" + PATTERN], batch_size=5)
     assert predicted[0] == [Span(s.start, s.end, s.label, p.score, "ner")
                             for s, p in zip(expected, predicted[0])]
     assert len(predicted[0]) == len(expected) > 40

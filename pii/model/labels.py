@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -101,18 +102,39 @@ def spans_to_tags(offsets: Sequence[tuple[int, int]], spans: Sequence[Span],
     return tags, conflicts
 
 
+def _spaces_only(gap: str) -> bool:
+    """Blanks within one line: what lies between the words of one name."""
+    return gap != "" and gap.strip(" \t") == ""
+
+
+def _in_word(char: str) -> bool:
+    """A letter, digit or combining mark (Tamil, Devanagari and Thai write vowels as marks)."""
+    return char.isalnum() or unicodedata.category(char).startswith("M")
+
+
 @dataclasses.dataclass
 class _Run:
-    """An entity being decoded: its characters so far and the sum of its token probabilities."""
+    """An entity being decoded: its characters so far and, per entity its tokens were tagged
+    with, the sum of their probabilities (the run's entity is the one with the largest sum)."""
 
-    entity: str
     start: int
     end: int
-    prob_sum: float
+    votes: dict[str, float]
     tokens: int = 1
 
+    @property
+    def entity(self) -> str:
+        return max(sorted(self.votes), key=self.votes.__getitem__)
+
+    def add(self, entity: str, end: int, prob: float) -> None:
+        self.end = max(self.end, end)
+        self.votes[entity] = self.votes.get(entity, 0.0) + prob
+        self.tokens += 1
+
     def span(self, text: str) -> Span | None:
-        """The run as a Span with whitespace stripped from both edges (None if nothing is left)."""
+        """The run as a Span: whitespace stripped from both edges, edges inside a word moved
+        out to the word's ends (no value ends inside a word; a small model often leaves a
+        word's last sub-token outside). None if nothing is left."""
         start, end = self.start, self.end
         while start < end and text[start].isspace():
             start += 1
@@ -120,17 +142,26 @@ class _Run:
             end -= 1
         if start == end:
             return None
-        return Span(start, end, self.entity, score=self.prob_sum / self.tokens, detector=DETECTOR)
+        while start > 0 and _in_word(text[start - 1]) and _in_word(text[start]):
+            start -= 1
+        while end < len(text) and _in_word(text[end]) and _in_word(text[end - 1]):
+            end += 1
+        entity = self.entity
+        return Span(start, end, entity, score=self.votes[entity] / self.tokens, detector=DETECTOR)
 
 
 def decode_spans(text: str, offsets: Sequence[tuple[int, int]], tag_ids: Sequence[int],
                  probs: Sequence[float], tags: Sequence[Tag]) -> list[Span]:
     """Entity spans from per-token tags: tolerant BIO, edges stripped of whitespace.
 
-    An ``I-`` tag without a ``B-`` opens an entity; a ``B-`` on a token that shares a character
-    with the entity before it (byte tokens of one character) continues it. Tokens without
-    characters are skipped. Score: the mean of the entity's token probabilities. Only entity
-    tokens are visited in Python: a run breaks where a non-empty outside token lies between two.
+    An ``I-`` tag without a ``B-`` opens an entity. A token continues the entity before it when
+    no outside token lies between them and it either is an ``I-`` tag or touches that entity (no
+    character between them, or byte tokens of one character): two entities never touch in code,
+    a small model's stray ``B-`` inside one often does. Entities of one kind with only blanks of
+    one line between them are one ("Carly" "Martin" is one name). An entity's tokens vote on
+    its kind with their probabilities, so one token tagged ``I-EMAIL`` inside a name does not split the name.
+    Score: the winning kind's probability sum over all the entity's tokens. Only entity tokens
+    are visited in Python.
     """
     bounds = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
     tag_ids = np.asarray(tag_ids, dtype=np.int64)
@@ -143,14 +174,29 @@ def decode_spans(text: str, offsets: Sequence[tuple[int, int]], tag_ids: Sequenc
     for index in np.flatnonzero(is_entity).tolist():
         start, end = int(bounds[index, 0]), int(bounds[index, 1])
         tag = tags[tag_ids[index]]
+        prob = float(probs[index])
         adjacent = previous >= 0 and nonempty_before[index] == nonempty_before[previous + 1]
-        if (current is not None and adjacent and tag.entity == current.entity
-                and (not tag.begins or start < current.end)):
-            current.end = max(current.end, end)
-            current.prob_sum += float(probs[index])
-            current.tokens += 1
+        if current is not None and adjacent and (not tag.begins or start <= current.end):
+            current.add(tag.entity, end, prob)
         else:
-            current = _Run(tag.entity, start, end, float(probs[index]))
+            current = _Run(start, end, {tag.entity: prob})
             runs.append(current)
         previous = index
-    return [span for span in (run.span(text) for run in runs) if span is not None]
+    return _join_blank_separated([span for span in (run.span(text) for run in runs)
+                                  if span is not None], text)
+
+
+def _join_blank_separated(spans: list[Span], text: str) -> list[Span]:
+    """Spans of one kind with only blanks of one line between them made one ("Carly" and
+    "Martin" when the model left a sub-token between them outside); scores length-weighted."""
+    joined: list[Span] = []
+    for span in spans:
+        last = joined[-1] if joined else None
+        if last is not None and last.label == span.label and _spaces_only(
+                text[last.end:span.start]):
+            weight = (last.end - last.start, span.end - span.start)
+            score = (last.score * weight[0] + span.score * weight[1]) / sum(weight)
+            joined[-1] = Span(last.start, span.end, span.label, score, last.detector)
+        else:
+            joined.append(span)
+    return joined
