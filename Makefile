@@ -58,7 +58,9 @@ $(PII_SYNTH)/test.jsonl: | setup
 pii-model: $(PII_SYNTH)/test.jsonl
 	$(VENV)/bin/curate pii pretrain --shards $(PII_SHARDS) --out $(PII_PRETRAINED) --seed 0
 	$(VENV)/bin/curate pii train --train $(PII_SYNTH)/train.jsonl --init $(PII_PRETRAINED) \
-	  --out pii/model/default --seed 0
+	  --out out/pii-finetune-1 --lr 1e-3 --seed 0
+	$(VENV)/bin/curate pii train --train $(PII_SYNTH)/train.jsonl --init out/pii-finetune-1 \
+	  --out pii/model/default --lr 5e-4 --seed 1
 	$(VENV)/bin/curate pii eval --gold $(PII_SYNTH)/test.jsonl --device cpu
 
 pii-bench: $(PII_SYNTH)/test.jsonl

@@ -158,7 +158,7 @@ def _train(args: argparse.Namespace) -> int:
 
     _quiet_transformers()
     finetune(args.train, args.out, init_dir=args.init, size=args.size, epochs=args.epochs,
-             batch_size=args.batch_size, seed=args.seed, threads=args.threads,
+             lr=args.lr, batch_size=args.batch_size, seed=args.seed, threads=args.threads,
              device=args.device, save_dtype=args.save_dtype)
     print(f"token classifier -> {args.out}")
     return 0
@@ -222,7 +222,8 @@ def add_pii_commands(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--init", type=Path, help="pretrained encoder directory")
     train.add_argument("--out", required=True, type=Path)
     train.add_argument("--size", help="without --init: tiny, mini, small, base or LxH")
-    train.add_argument("--epochs", type=int, default=2)
+    train.add_argument("--epochs", type=int, default=3)
+    train.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     train.add_argument("--batch-size", type=int, default=32)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--threads", type=int, default=2)

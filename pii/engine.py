@@ -137,15 +137,21 @@ def build_analyzer(extra_recognizers: Sequence[EntityRecognizer] = ()) -> Analyz
                           supported_languages=[LANGUAGE])
 
 
-def _to_span(result: RecognizerResult) -> Span:
+def _to_span(result: RecognizerResult, default_detector: str = "") -> Span:
     metadata = result.recognition_metadata or {}
     return Span(result.start, result.end, result.entity_type, float(result.score),
-                str(metadata.get(RecognizerResult.RECOGNIZER_NAME_KEY, "")))
+                str(metadata.get(RecognizerResult.RECOGNIZER_NAME_KEY, default_detector)))
 
 
 class PiiDetector:
     """Spans of PII in texts: Presidio with this package's recognizers and an optional NER
-    recognizer, every span checked against the policy, overlaps resolved."""
+    recognizer, every span checked against the policy, overlaps resolved.
+
+    The NER recognizer is a Presidio EntityRecognizer (it works in any AnalyzerEngine), but here
+    its results join the pattern results after Presidio's analysis, not inside it: Presidio
+    drops a result contained in a same-entity result of higher score, which would let a model
+    span with learned (possibly wrong) edges remove a validated pattern match inside it.
+    """
 
     def __init__(self, ner: EntityRecognizer | None = None,
                  # 0.5: keeps every pattern match (the lowest pattern score is 0.6) and a
@@ -155,9 +161,11 @@ class PiiDetector:
             raise ValueError(f"min_score must be within [0, 1], got {min_score}")
         self.ner = ner
         self.min_score = min_score
-        self.analyzer = build_analyzer(() if ner is None else (ner,))
-        self.entities = [e for e in ENTITIES
-                         if e in self.analyzer.get_supported_entities(LANGUAGE)]
+        self.analyzer = build_analyzer()
+        supported = set(self.analyzer.get_supported_entities(LANGUAGE))
+        if ner is not None:
+            supported |= set(ner.supported_entities)
+        self.entities = [e for e in ENTITIES if e in supported]
 
     def detect(self, texts: Sequence[str]) -> list[list[Span]]:
         """For each text, its PII spans, sorted. The NER recognizer (if any) is primed once
@@ -171,16 +179,21 @@ class PiiDetector:
             prime(texts)
         return [self._detect_one(text) for text in texts]
 
+    def _valid(self, results: Sequence[RecognizerResult], text: str,
+               detector: str = "") -> list[Span]:
+        spans = (_to_span(r, detector) for r in results if r.score >= self.min_score)
+        return [s for s in spans if policy.is_pii(s.label, text, s.start, s.end)]
+
     def _detect_one(self, text: str) -> list[Span]:
         if not text:
             return []
-        results = self.analyzer.analyze(text=text, language=LANGUAGE, entities=self.entities,
-                                        score_threshold=self.min_score)
-        spans = [s for s in map(_to_span, results) if policy.is_pii(s.label, text, s.start, s.end)]
+        patterns = self._valid(self.analyzer.analyze(
+            text=text, language=LANGUAGE, entities=self.entities,
+            score_threshold=self.min_score), text)
+        learned = [] if self.ner is None else self._valid(
+            self.ner.analyze(text, self.entities, None), text, self.ner.name)
         # A validated pattern knows the exact extent of what it matched; the model's edges are
         # learned. So patterns are resolved first and the model adds what they do not cover.
-        ner_name = getattr(self.ner, "name", None)
-        chosen = resolve_overlaps([s for s in spans if s.detector != ner_name])
-        learned = [s for s in spans if s.detector == ner_name
-                   and not any(s.overlaps(kept) for kept in chosen)]
+        chosen = resolve_overlaps(patterns)
+        learned = [s for s in learned if not any(s.overlaps(kept) for kept in chosen)]
         return sorted(chosen + resolve_overlaps(learned))

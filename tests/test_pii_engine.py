@@ -129,11 +129,19 @@ def test_ner_without_prime_is_still_used():
     assert [s.detector for s in spans] == ["FakeNer"] and ner.analyzed == ["by Quentin Blake"]
 
 
-def test_overlapping_detectors_resolve_to_one_span():
-    text = 'password = "Tr0ub4dor&3"'
-    ner = FakeNer(["Tr0ub4dor&3"])  # reports the password as a NAME, score 0.9 > 0.8
+def test_a_validated_pattern_wins_over_an_overlapping_model_span():
+    text = 'password = "Tr0ub4dor&3" and a name: Ada Quill'
+    ner = FakeNer(['word = "Tr0ub4dor&3"', "Ada Quill"])  # model edges wrong, score 0.9 > 0.8
     [spans] = PiiDetector(ner=ner).detect([text])
-    assert len(spans) == 1 and spans[0].detector == "FakeNer"
+    assert [(text[s.start:s.end], s.label, s.detector) for s in spans] == [
+        ("Tr0ub4dor&3", "PASSWORD", "PasswordRecognizer"), ("Ada Quill", "NAME", "FakeNer")]
+
+
+def test_a_model_span_does_not_swallow_a_pattern_match_of_its_own_kind():
+    text = "mirror: http://52.14.3.9/pub"
+    ner = FakeNer(["http://52.14.3.9"], label="IP_ADDRESS")  # contains the IP, higher score
+    [spans] = PiiDetector(ner=ner).detect([text])
+    assert [(text[s.start:s.end], s.detector) for s in spans] == [("52.14.3.9", "IpRecognizer")]
 
 
 def test_min_score_filters_and_is_validated():

@@ -330,6 +330,13 @@ def test_decoding_is_tolerant_and_strips_whitespace():
     # ... but one of the same kind after blanks on the same line is the same name
     assert decode_spans("Carly Martin", [(0, 5), (6, 12)], [1, 1], [1.0, 1.0], tags) == [
         Span(0, 12, "NAME", 1.0, "ner")]
+    # a handle split at one inner punctuation character is one handle; a name is not joined so
+    handle_tags = parse_label_map({0: "O", 1: "B-USERNAME", 2: "B-NAME"})
+    offsets = [(0, 7), (7, 8), (8, 17)]
+    assert decode_spans("synnove.ellingsen", offsets, [1, 0, 1], [1.0] * 3, handle_tags) == [
+        Span(0, 17, "USERNAME", 1.0, "ner")]
+    assert len(decode_spans("synnove.ellingsen", offsets, [2, 0, 2], [1.0] * 3,
+                            handle_tags)) == 2
     # the entity's tokens vote on its kind: a stray I-EMAIL inside a name stays in the name
     voted = decode_spans("Mai Nam", [(0, 1), (1, 3), (3, 5), (5, 7)], [1, 5, 2, 2],
                          [0.9, 0.6, 0.8, 0.7], parse_label_map(

@@ -186,14 +186,20 @@ def decode_spans(text: str, offsets: Sequence[tuple[int, int]], tag_ids: Sequenc
                                   if span is not None], text)
 
 
+# One character that joins the parts of a handle, key or password ("synnove.ellingsen").
+_INNER_PUNCTUATION = frozenset("._-+/=:~!#$%^&*")
+
+
 def _join_blank_separated(spans: list[Span], text: str) -> list[Span]:
     """Spans of one kind with only blanks of one line between them made one ("Carly" and
-    "Martin" when the model left a sub-token between them outside); scores length-weighted."""
+    "Martin" when the model left a sub-token between them outside), and handles, keys and
+    passwords split at one inner punctuation character; scores length-weighted."""
     joined: list[Span] = []
     for span in spans:
         last = joined[-1] if joined else None
-        if last is not None and last.label == span.label and _spaces_only(
-                text[last.end:span.start]):
+        gap = text[last.end:span.start] if last is not None else ""
+        if last is not None and last.label == span.label and (
+                _spaces_only(gap) or (span.label != NAME and gap in _INNER_PUNCTUATION)):
             weight = (last.end - last.start, span.end - span.start)
             score = (last.score * weight[0] + span.score * weight[1]) / sum(weight)
             joined[-1] = Span(last.start, span.end, span.label, score, last.detector)
