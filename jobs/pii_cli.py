@@ -41,18 +41,9 @@ def _chunks(items: Iterator[dict], size: int) -> Iterator[list[dict]]:
         yield chunk
 
 
-def _quiet_transformers() -> None:
-    """No progress bars or load reports from transformers on the command line."""
-    from transformers.utils import logging
-
-    logging.set_verbosity_error()
-    logging.disable_progress_bar()
-
-
 def _detector(args: argparse.Namespace):
     from pii.detector import load_detector
 
-    _quiet_transformers()
     return load_detector(args.model, args.device)
 
 
@@ -143,9 +134,10 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _pretrain(args: argparse.Namespace) -> int:
+    from pii.detector import quiet_transformers
     from pii.model.pretrain import pretrain
 
-    _quiet_transformers()
+    quiet_transformers()
     pretrain(args.shards, args.out, size=args.size, steps=args.steps, seq_len=args.seq_len,
              batch_size=args.batch_size, seed=args.seed, threads=args.threads,
              device=args.device)
@@ -154,9 +146,10 @@ def _pretrain(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from pii.detector import quiet_transformers
     from pii.model.finetune import finetune
 
-    _quiet_transformers()
+    quiet_transformers()
     finetune(args.train, args.out, init_dir=args.init, size=args.size, epochs=args.epochs,
              lr=args.lr, batch_size=args.batch_size, seed=args.seed, threads=args.threads,
              device=args.device, save_dtype=args.save_dtype)

@@ -25,6 +25,14 @@ def resolve_model_dir(model: str | Path | None) -> Path | None:
     return path
 
 
+def quiet_transformers() -> None:
+    """No progress bars or load reports from transformers (on the command line, in workers)."""
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+
+
 @functools.lru_cache(maxsize=4)
 def load_detector(model: str | None = "default", device: str = "auto", cpu_threads: int = 0):
     """A :class:`pii.engine.PiiDetector` with the NER model of ``model`` (see
@@ -41,4 +49,5 @@ def load_detector(model: str | None = "default", device: str = "auto", cpu_threa
 
     if cpu_threads > 0:
         torch.set_num_threads(cpu_threads)
+    quiet_transformers()
     return PiiDetector(ner=NerRecognizer(NerModel.load(model_dir, device=device)))
