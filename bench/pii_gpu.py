@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer, BertForTokenClassification
 
-from pii.detector import DEFAULT_MODEL_DIR
+from pii.detector import DEFAULT_MODEL_DIR, quiet_transformers
 from pii.model.inference import NerModel
 from pii.model.sizes import SIZES, bert_config
 
@@ -42,13 +42,14 @@ def load_texts(path: Path | None, megabytes: float) -> list[str]:
     if path is not None:
         return [json.loads(line)["text"] for line in path.open(encoding="utf-8") if line.strip()]
     files = sorted(p for p in REPO.rglob("*") if p.suffix in _SOURCE_SUFFIXES and p.is_file()
-                   and ".venv" not in p.parts and "out" not in p.parts and p.stat().st_size < 10**6)
+                   and not {".venv", "out", "default"} & set(p.parts)
+                   and p.stat().st_size < 10**6)
     base = [p.read_text(encoding="utf-8", errors="replace") for p in files]
     texts, size = [], 0
     while size < megabytes * 1e6:
-        for text in base:
-            texts.append(text)
-            size += len(text.encode())
+        text = base[len(texts) % len(base)]
+        texts.append(text)
+        size += len(text.encode())
     return texts
 
 
@@ -90,6 +91,7 @@ def main() -> int:
     parser.add_argument("--models", default="default,base")
     args = parser.parse_args()
 
+    quiet_transformers()
     texts = load_texts(args.texts, args.megabytes)
     megabytes = sum(len(t.encode("utf-8", "surrogatepass")) for t in texts) / 1e6
     device_name = (torch.cuda.get_device_name(0) if args.device == "cuda"
