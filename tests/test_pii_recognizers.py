@@ -363,6 +363,7 @@ def test_username_hard_negatives(text):
     ("written by J. R. Hartley", ["J. R. Hartley"]),
     ("Copyright (c) 2020 Kim Lee and contributors", ["Kim Lee"]),
     ('authors = [\n  {name = "Priya Raman"},\n]', ["Priya Raman"]),
+    ("# (c) 2010 Ada Quillfeather, Quill Cloud Inc.", ["Ada Quillfeather"]),
 ])
 def test_name_positives(text, expected):
     assert found(NAME, text) == expected
@@ -383,6 +384,7 @@ def test_name_positives(text, expected):
     "the author of this function",
     "created by Xcode",
     "x = dijkstra_shortest_path(graph)",
+    "items: (c) Three Apples",
 ])
 def test_name_hard_negatives(text):
     assert found(NAME, text) == []

@@ -102,9 +102,11 @@ _NAME_MARKER = (
     r"(?:(?<![\w-])(?i:authors?|maintainers?|author-email|maintainer-email|__author__|"
     r"__maintainer__|(?:written|created|contributed|developed|implemented|ported|originally|"
     r"coded|modified|maintained)[ \t]+by|(?:signed-off|co-authored|reviewed|reported|tested|"
-    r"acked|suggested|helped)-by|copyright)(?![\w-])|©|作者|作成者|著者|维护者|維護者|저자|작성자)"
+    r"acked|suggested|helped)-by|copyright)(?![\w-])|©|作者|作成者|著者|维护者|維護者|저자|작성자|"
+    # "(c) 2010 Name": the copyright sign spelled out, with the year that makes it one
+    r"\((?i:c)\)(?=[ \t]*\d{4}))"
 )
-_NAME_ANCHORS = ("author", "maintainer", "by", "copyright", "©", "作者", "作成者", "著者", "维护者",
+_NAME_ANCHORS = ("author", "maintainer", "by", "copyright", "©", "(c)", "作者", "作成者", "著者", "维护者",
                  "維護者", "저자", "작성자")
 # What may stand between the marker and the first name: punctuation, "(c)", years,
 # "name =", "by", list bullets, and at most one line break.
