@@ -34,14 +34,17 @@ def quiet_transformers() -> None:
 
 
 @functools.lru_cache(maxsize=4)
-def load_detector(model: str | None = "default", device: str = "auto", cpu_threads: int = 0):
+def load_detector(model: str | None = "default", device: str = "auto", cpu_threads: int = 0,
+                  int8: bool | None = None, select_lines: bool = True):
     """A :class:`pii.engine.PiiDetector` with the NER model of ``model`` (see
-    :func:`resolve_model_dir`) on ``device``; ``cpu_threads`` > 0 sets torch's CPU threads."""
+    :func:`resolve_model_dir`) on ``device``; ``cpu_threads`` > 0 sets torch's CPU threads;
+    ``int8`` (default: on the CPU) quantises the model; ``select_lines=False`` lets the model
+    read every line instead of the cascade's selected ones."""
     from pii.engine import PiiDetector
 
     model_dir = resolve_model_dir(model)
     if model_dir is None:
-        return PiiDetector()
+        return PiiDetector(select_lines=select_lines)
     import torch
 
     from pii.model.inference import NerModel
@@ -50,4 +53,5 @@ def load_detector(model: str | None = "default", device: str = "auto", cpu_threa
     if cpu_threads > 0:
         torch.set_num_threads(cpu_threads)
     quiet_transformers()
-    return PiiDetector(ner=NerRecognizer(NerModel.load(model_dir, device=device)))
+    return PiiDetector(ner=NerRecognizer(NerModel.load(model_dir, device=device, int8=int8)),
+                       select_lines=select_lines)

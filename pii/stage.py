@@ -39,7 +39,8 @@ class PiiStage(Stage):
         if self.detector is None:
             self.setup()
         scanned = [r for r in records if r.get("reason") is None and r.get("content") is not None]
-        found = self.detector.detect([r["content"] for r in scanned])
+        found = self.detector.detect([r["content"] for r in scanned],
+                                     [r.get("language") for r in scanned])
         for record, spans in zip(scanned, found):
             record["content"], moved = redact(record["content"], spans)
             record["content_hash"] = content_hash(record["content"])

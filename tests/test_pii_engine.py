@@ -115,8 +115,9 @@ def test_ner_is_primed_once_with_all_texts_then_asked_per_text():
     detector = PiiDetector(ner=ner)
     texts = ["drawn by Quentin Blake", "sold by Acme Widgets GmbH", "nothing"]
     result = detector.detect(texts)
-    assert ner.primed == [texts]
-    assert ner.analyzed == texts
+    # the cascade's selector gives the model no line of "nothing" (no trigger in it)
+    assert ner.primed == [texts[:2]]
+    assert ner.analyzed == texts[:2]
     # the model's organisation is dropped by the policy; its person is kept, named by detector
     assert values(texts[0], result[0]) == [("NAME", "Quentin Blake")]
     assert result[0][0].detector == "FakeNer" and result[0][0].score == pytest.approx(0.9)
@@ -187,3 +188,34 @@ def test_presidio_context_enhancement_works_with_the_lazy_tokens():
     plain = analyzer.analyze("the goblin ZORBLAX", language="en", entities=[NAME])
     assert [r.score for r in boosted] == [pytest.approx(0.65)]
     assert [r.score for r in plain] == [pytest.approx(0.3)]
+
+
+def test_model_spans_in_code_positions_are_never_kept():
+    """The model may fire on identifiers; in a language with a lexer only spans inside one
+    comment or literal survive, so ``G.add_edge`` and ``request.scopes`` stay code."""
+    text = ('import networkx\n'
+            'G.add_edge(2, 3)  # drawn by Quentin Blake\n'
+            'request.scopes = buckets\n'
+            'owner = "Quentin Blake"\n')
+    ner = FakeNer(["G", "buckets", "Quentin Blake"])
+    [spans] = PiiDetector(ner=ner).detect([text], ["python"])
+    assert values(text, spans) == [("NAME", "Quentin Blake"), ("NAME", "Quentin Blake")]
+    assert [s.start for s in spans] == [text.index("Quentin"), text.rindex("Quentin")]
+    assert PiiDetector(ner=ner).detect([text], ["python"]) == [spans]
+
+
+def test_languages_must_match_the_texts():
+    with pytest.raises(ValueError, match="1 languages for 2 texts"):
+        PiiDetector().detect(["a", "b"], ["python"])
+
+
+def test_model_reads_only_selected_lines_and_counts_them():
+    ner = BatchingFakeNer(["Quentin Blake"])
+    detector = PiiDetector(ner=ner)
+    text = "x = compute(1)\n# drawn by Quentin Blake\ny = x + 1\n"
+    detector.detect([text], ["python"])
+    assert ner.primed == [["# drawn by Quentin Blake"]]
+    assert detector.counters["model_chars"] == len("# drawn by Quentin Blake")
+    everything = PiiDetector(ner=BatchingFakeNer([]), select_lines=False)
+    everything.detect([text], ["python"])
+    assert everything.ner.primed == [[text.rstrip("\n")]]

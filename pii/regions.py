@@ -1,0 +1,353 @@
+"""Where PII can be in a file: its comments and string literals, or all of a prose or config file.
+
+PII in source code lives in what the code says, not in what it does: comments, docstrings and
+string literals. An identifier, keyword, attribute or number is never PII, and a placeholder
+there breaks the code (``G.add_edge`` -> ``<NAME>.add_edge``). So for a programming language the
+PII stage keeps only spans that lie inside one comment or one literal's contents (the quotes and
+escapes around them never), and the NER model reads only the lines that hold such regions.
+
+Prose and configuration (Markdown, reST, plain text, YAML, INI, .env, shell, Makefiles, ...)
+are regions from end to end: their values are unquoted. A language this module has no lexer for
+counts as prose, so nothing is lost for want of a lexer.
+
+The lexers are one compiled regex per language family (comments, then strings, tried at each
+position left to right, so a quote inside a comment and a comment marker inside a string are
+read as the text they are). They are not parsers: a construct a family's regex does not know
+(heredocs, regex literals, nested comments) at worst widens or narrows a region, and the PII
+stage's parse check (pii/parsecheck.py) measures what that costs.
+"""
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import functools
+from collections.abc import Sequence
+
+import regex
+
+
+@dataclasses.dataclass(frozen=True)
+class Lexer:
+    """The comment and string syntax of a family of languages."""
+
+    line_comments: tuple[str, ...] = ()
+    block_comments: tuple[tuple[str, str], ...] = ()
+    quotes: str = "\"'"  # one-line string delimiters
+    triple_quotes: bool = False  # Python, Julia, Kotlin, Scala, Swift, Groovy, Dart
+    backtick_strings: bool = False  # JavaScript/TypeScript templates, Go raw strings (multi-line)
+
+
+# Families by their comment syntax (Linguist's languages.yml and each language's reference).
+_C = Lexer(("//",), (("/*", "*/"),))
+_C_TRIPLE = Lexer(("//",), (("/*", "*/"),), triple_quotes=True)
+_JS = Lexer(("//",), (("/*", "*/"),), backtick_strings=True)
+_RUST = Lexer(("//",), (("/*", "*/"),), quotes="\"")  # 'a is a lifetime, not a string
+_HASH = Lexer(("#",))
+_PYTHON = Lexer(("#",), triple_quotes=True)
+_DASH = Lexer(("--",), (("/*", "*/"),))
+_HASKELL = Lexer(("--",), (("{-", "-}"),), quotes="\"")  # x' is a name
+_LUA = Lexer(("--",), (("--[[", "]]"),))
+_PERCENT = Lexer(("%",))
+_SEMICOLON = Lexer((";",), (("#|", "|#"),), quotes="\"")  # 'x is a quoted symbol
+_ML = Lexer((), (("(*", "*)"),), quotes="\"")  # 'a is a type variable
+_FSHARP = Lexer(("//",), (("(*", "*)"),), quotes="\"")
+_PASCAL = Lexer(("//",), (("{", "}"), ("(*", "*)")), quotes="'")
+_VB = Lexer(("'",), quotes="\"")
+_FORTRAN = Lexer(("!",))
+_MARKUP = Lexer((), (("<!--", "-->"),))
+
+LEXERS: dict[str, Lexer] = {
+    **dict.fromkeys(("c", "cpp", "c-sharp", "java", "go", "cuda", "glsl", "solidity", "zig",
+                     "protocol-buffer", "thrift", "css", "java-server-pages", "verilog",
+                     "systemverilog", "stan", "antlr", "yacc", "bluespec", "alloy", "php"), _C),
+    **dict.fromkeys(("kotlin", "scala", "swift", "groovy", "dart"), _C_TRIPLE),
+    **dict.fromkeys(("javascript", "typescript"), _JS),
+    "rust": _RUST,
+    "python": _PYTHON,
+    "julia": _PYTHON,
+    **dict.fromkeys(("ruby", "perl", "r", "elixir", "awk", "coffeescript", "sparql", "tcl",
+                     "toml"), _HASH),
+    **dict.fromkeys(("sql", "vhdl", "ada"), _DASH),
+    **dict.fromkeys(("haskell", "elm", "idris", "agda", "literate-haskell"), _HASKELL),
+    "lua": _LUA,
+    **dict.fromkeys(("matlab", "erlang", "prolog"), _PERCENT),
+    **dict.fromkeys(("common-lisp", "clojure", "scheme", "racket", "emacs-lisp"), _SEMICOLON),
+    **dict.fromkeys(("ocaml", "standard-ml", "mathematica"), _ML),
+    "f-sharp": _FSHARP,
+    "pascal": _PASCAL,
+    "visual-basic": _VB,
+    "fortran": _FORTRAN,
+    # JSON has no comments; its keys and values are all strings.
+    "json": Lexer(quotes="\""),
+    **dict.fromkeys(("xml", "html", "xslt"), _MARKUP),
+}
+# Markup is text between tags, and attribute values: for xml/html/xslt the regions are the text
+# outside tags and the quoted attribute values (see _markup_regions).
+_MARKUP_LANGUAGES = frozenset(("xml", "html", "xslt"))
+
+# Interpolations inside string literals are code: "${user}", "#{user}", and {user} in Python
+# f-strings and C# $"..." strings.
+_DOLLAR_HASH_INTERPOLATION = regex.compile(r"[$#]\{[^{}\n]*\}")
+_BRACE_INTERPOLATION = regex.compile(r"\{\{|\}\}|\{[^{}\n]*\}")
+
+
+def _lexer_regex(lexer: Lexer) -> regex.Pattern:
+    """One regex whose named groups ``comment`` (with its ``text`` between the markers) and
+    ``string`` (with its ``body`` between the quotes, and ``prefix``) match the next comment or
+    string literal."""
+    comments = [regex.escape(open_) + r"(?P<text>.*?)" + regex.escape(close) for open_, close in
+                sorted(lexer.block_comments, key=lambda pair: -len(pair[0]))]
+    comments += [regex.escape(marker) + r"(?P<text>[^\n]*)" for marker in lexer.line_comments]
+    strings = []
+    if lexer.triple_quotes:
+        strings += [r'"""(?P<body>.*?)"""', r"'''(?P<body>.*?)'''"]
+    if lexer.backtick_strings:
+        strings.append(r"`(?P<body>(?:\\.|[^`\\])*)`")
+    for quote in lexer.quotes:
+        q = regex.escape(quote)
+        strings.append(rf"{q}(?P<body>(?:\\.|[^{q}\\\n])*){q}")
+    parts = []
+    if comments:
+        parts.append("(?P<comment>" + "|".join(comments) + ")")
+    if strings:
+        parts.append(r"(?P<prefix>[A-Za-z$@]{0,2})(?P<string>" + "|".join(strings) + ")")
+    return regex.compile("|".join(parts), regex.DOTALL)
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(lexer: Lexer) -> regex.Pattern:
+    return _lexer_regex(lexer)
+
+
+def _string_body(text: str, start: int, end: int, prefix: str, language: str
+                 ) -> list[tuple[int, int]]:
+    """A literal's contents without its interpolations (which are code)."""
+    braces = ("f" in prefix.lower() and language == "python") or (
+        "$" in prefix and language == "c-sharp")
+    if "{" not in text[start:end]:
+        return [(start, end)]
+    pattern = _BRACE_INTERPOLATION if braces else _DOLLAR_HASH_INTERPOLATION
+    pieces, cursor = [], start
+    for match in pattern.finditer(text, start, end):
+        if match.start() > cursor:
+            pieces.append((cursor, match.start()))
+        cursor = match.end()
+    if end > cursor:
+        pieces.append((cursor, end))
+    return pieces
+
+
+# A start or end tag (a name, then attributes or the end), a declaration or a processing
+# instruction; "<jane@mail.org>" in text is not a tag. Comments are regions of their own.
+_MARKUP_TOKEN = regex.compile(
+    r"(?P<comment><!--.*?(?:-->|$))|</?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>|<[!?][^<>]*>",
+    regex.DOTALL)
+_ATTRIBUTE_VALUE = regex.compile(r"=\s*(?:\"([^\"]*)\"|'([^']*)')")
+
+
+def _markup_regions(text: str) -> list[tuple[int, int]]:
+    """Text outside tags, comments, and quoted attribute values inside tags."""
+    regions, cursor = [], 0
+    for token in _MARKUP_TOKEN.finditer(text):
+        if token.group("comment") is not None:
+            continue  # part of the text region around it
+        if token.start() > cursor:
+            regions.append((cursor, token.start()))
+        for value in _ATTRIBUTE_VALUE.finditer(text, token.start(), token.end()):
+            group = 1 if value.group(1) is not None else 2
+            if value.end(group) > value.start(group):
+                regions.append((value.start(group), value.end(group)))
+        cursor = token.end()
+    if len(text) > cursor:
+        regions.append((cursor, len(text)))
+    return regions
+
+
+def _group_span(match: regex.Match, name: str) -> tuple[int, int]:
+    """The span of the alternative of group ``name`` that took part in ``match``."""
+    return next((start, end) for start, end in zip(match.starts(name), match.ends(name))
+                if start >= 0)
+
+
+def has_lexer(language: str | None) -> bool:
+    """Whether ``language`` is code with regions (else the whole text is one region)."""
+    return language in LEXERS
+
+
+def text_regions(text: str, language: str | None) -> list[tuple[int, int]]:
+    """The sorted, disjoint ``(start, end)`` regions of ``text`` where PII may be: comments and
+    string contents for a language with a lexer, the whole text otherwise."""
+    if not text:
+        return []
+    if language in _MARKUP_LANGUAGES:
+        return _markup_regions(text)
+    lexer = LEXERS.get(language) if language else None
+    if lexer is None:
+        return [(0, len(text))]
+    regions: list[tuple[int, int]] = []
+    has_comments = bool(lexer.line_comments or lexer.block_comments)
+    for match in _compiled(lexer).finditer(text):
+        if has_comments and match.start("comment") >= 0:
+            regions.append(_group_span(match, "text"))
+            continue
+        body_start, body_end = _group_span(match, "body")
+        regions.extend(_string_body(text, body_start, body_end, match.group("prefix"),
+                                    language or ""))
+    return [(start, end) for start, end in regions if end > start]
+
+
+class RegionIndex:
+    """Answers "does one region hold this span?" in O(log n)."""
+
+    def __init__(self, regions: Sequence[tuple[int, int]]) -> None:
+        self.starts = [start for start, _ in regions]
+        self.ends = [end for _, end in regions]
+
+    def holds(self, start: int, end: int) -> bool:
+        index = bisect.bisect_right(self.starts, start) - 1
+        return index >= 0 and end <= self.ends[index]
+
+
+# An escape sequence of a string literal: \xHH, \uHHHH, \UHHHHHHHH, \N{NAME}, octal, or one
+# character (C, Python, Java, JavaScript, JSON, Go and Rust share these shapes).
+_ESCAPE = regex.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}\n]*\}"
+                        r"|[0-7]{1,3}|.)", regex.DOTALL)
+_LONGEST_ESCAPE = 12  # "\U0001F600" is 10 characters; \N{...} names longer than this are rare
+
+
+def _escape_around(text: str, position: int) -> tuple[int, int] | None:
+    """The escape sequence that ``position`` falls strictly inside, if any."""
+    for start in range(position - 1, max(position - _LONGEST_ESCAPE, -1), -1):
+        if text[start] != "\\":
+            continue
+        run = 0
+        while start - run - 1 >= 0 and text[start - run - 1] == "\\":
+            run += 1
+        if run % 2:  # this backslash is itself escaped
+            continue
+        match = _ESCAPE.match(text, start)
+        if match and match.start() < position < match.end():
+            return match.span()
+        return None
+    return None
+
+
+def escape_safe(text: str, start: int, end: int) -> tuple[int, int]:
+    """``[start, end)`` narrowed so that neither edge falls inside an escape sequence
+    (``"\\nJane"`` -> ``Jane``; ``"\\x00Zed"`` -> ``Zed``; ``Jane\\`` -> ``Jane``): replacing
+    half an escape would change what the literal means or end it early."""
+    inside = _escape_around(text, start)
+    if inside:
+        start = inside[1]
+    inside = _escape_around(text, end)
+    if inside:
+        end = inside[0]
+    if end > start and text[end - 1] == "\\":
+        run = 0
+        while end - run - 1 >= start and text[end - run - 1] == "\\":
+            run += 1
+        if run % 2:  # a lone backslash at the end escapes what follows the span
+            end -= 1
+    return (start, end) if end > start else (start, start)
+
+
+def line_bounds(text: str, regions: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The ``(start, end)`` of every line that some region touches, merged where adjacent
+    (end without the line break)."""
+    lines: list[tuple[int, int]] = []
+    for start, end in regions:
+        if lines and start < lines[-1][1]:
+            start = lines[-1][1]
+            if start >= end:
+                continue
+        line_start = text.rfind("\n", 0, start) + 1
+        line_end = text.find("\n", end - 1 if end > start else end)
+        line_end = len(text) if line_end < 0 else line_end
+        if lines and line_start <= lines[-1][1] + 1:
+            lines[-1] = (lines[-1][0], max(lines[-1][1], line_end))
+        else:
+            lines.append((line_start, line_end))
+    return lines
+
+
+# The cheap selector of the cascade: a line the model reads must hold a sign of an entity that
+# the patterns alone miss. Words around people and credentials are found with str.find on the
+# lower-cased lines (hundreds of MB/s; as one case-insensitive regex alternation they ran at
+# 3 MB/s here); the rest is one regex: two capitalised words (a name: "Ada Lovelace",
+# "G. Barnes", "Jan van Eyck"), a letter outside ASCII (names in other scripts), a letter next
+# to a digit (keys, passwords, handles), an IPv4- or IPv6-like run (connection strings).
+# Built on the validation split (`curate pii synth --seed 7`, training templates) and on 1,500
+# files of the demo corpus: words that selected 0.3-3.5% of the demo's text each while no
+# validation span needed them ("name", "task"/"mask" by "ask", "mapping" by "ping", "token",
+# "github") were taken out. pii/model/README.md has its recall and the share of text it keeps.
+TRIGGER_WORDS: tuple[str, ...] = (
+    "@", "~", "user", "login", "pass", "pwd", "secret", "key", "auth", "maint", "contact",
+    " by ", "thank", " cc ", "owner", "mail", "copyright", "(c)", "signed", "credit", "contrib",
+    "handle", "account", " me ", "slack", "twitter", "review", "oncall", "on-call", "connect",
+    " at ", "todo(", "fixme(", "xxx(", "hack(", "note(", "bug(")
+TRIGGER_REGEX = regex.compile(
+    r"[A-Z][\w'’-]*\.?[ \t]+(?:[a-z]{1,3}[ \t]+)?[A-Z]|[^\x00-\x7F]|[A-Za-z]\d|\d[A-Za-z]"
+    r"|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d|[0-9a-fA-F]:[0-9a-fA-F]{0,4}:[0-9a-fA-F]")
+
+
+_LINE_BREAK = regex.compile(r"\n")
+
+
+def _triggered_lines(block: str) -> list[tuple[int, int]]:
+    """``(start, end)`` in ``block`` of each of its lines that holds a trigger word or a
+    TRIGGER_REGEX match."""
+    breaks = [match.start() for match in _LINE_BREAK.finditer(block)]
+    hit = [False] * (len(breaks) + 1)
+
+    def mark_from(position: int) -> int:
+        """Mark the line of ``position``; return where the next line starts."""
+        line = bisect.bisect_left(breaks, position)
+        hit[line] = True
+        return breaks[line] + 1 if line < len(breaks) else len(block)
+
+    lowered = block.lower()
+    for word in TRIGGER_WORDS:
+        at = lowered.find(word)
+        while at >= 0:
+            at = lowered.find(word, mark_from(at))
+    match = TRIGGER_REGEX.search(block)
+    while match:
+        match = TRIGGER_REGEX.search(block, mark_from(match.start()))
+    ends = [*breaks, len(block)]
+    return [(ends[index - 1] + 1 if index else 0, ends[index])
+            for index, flag in enumerate(hit) if flag]
+
+
+def model_lines(text: str, regions: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The lines that hold a region and a trigger, adjacent ones merged (``(start, end)``
+    without the line break)."""
+    lines: list[tuple[int, int]] = []
+    for start, end in line_bounds(text, regions):
+        for line_start, line_end in _triggered_lines(text[start:end]):
+            line_start, line_end = start + line_start, start + line_end
+            if lines and lines[-1][1] + 1 == line_start:
+                lines[-1] = (lines[-1][0], line_end)
+            elif line_end > line_start:
+                lines.append((line_start, line_end))
+    return lines
+
+
+def model_snippets(text: str, regions: Sequence[tuple[int, int]], max_chars: int,
+                   select: bool = True) -> list[tuple[int, int]]:
+    """The stretches of ``text`` the NER model reads: the lines of :func:`model_lines`, runs of
+    them cut at line breaks into pieces of at most ``max_chars`` (a longer line is cut at
+    ``max_chars``). Lines without a region or a trigger are never read, and no character is
+    read twice. ``select=False`` reads every line (the model everywhere, for comparison)."""
+    if max_chars <= 0:
+        raise ValueError(f"max_chars must be positive, got {max_chars}")
+    snippets: list[tuple[int, int]] = []
+    lines = model_lines(text, regions) if select else line_bounds(text, [(0, len(text))])
+    for start, end in lines:
+        while end - start > max_chars:
+            cut = text.rfind("\n", start, start + max_chars)
+            cut = start + max_chars if cut <= start else cut
+            snippets.append((start, cut))
+            start = cut + 1 if text[cut:cut + 1] == "\n" else cut
+        if end > start:
+            snippets.append((start, end))
+    return snippets

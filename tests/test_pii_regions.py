@@ -1,0 +1,104 @@
+"""Regions (comments, literals, prose) and the cascade's line selector."""
+from __future__ import annotations
+
+import ast
+import random
+
+import pytest
+
+from pii.regions import (
+    LEXERS,
+    RegionIndex,
+    escape_safe,
+    has_lexer,
+    model_lines,
+    model_snippets,
+    text_regions,
+)
+
+
+def pieces(text: str, language: str | None) -> list[str]:
+    return [text[start:end] for start, end in text_regions(text, language)]
+
+
+def test_python_comments_docstrings_and_literals_but_not_code():
+    text = ('import os  # by Ada Quill\n'
+            'def f(user):\n'
+            '    """Docstring by Ada Quill."""\n'
+            "    s = f\"hi {user.name}, it's {{me}}\"\n"
+            "    t = 'it\\'s Bo'\n"
+            '    return G.add_edge(2, 3)\n')
+    # f-string interpolations are code; "{{" is an escaped brace, not an interpolation
+    assert pieces(text, "python") == [" by Ada Quill", "Docstring by Ada Quill.", "hi ",
+                                      ", it's ", "me", "it\\'s Bo"]
+
+
+@pytest.mark.parametrize("language, text, expected", [
+    ("javascript", "const a = `hi ${name} x`; // by Tom\n/* Ann */ b = 'q'",
+     ["hi ", " x", " by Tom", " Ann ", "q"]),
+    ("c", 'int x = 1; /* a "quoted" word */ char *s = "// not a comment";',
+     [' a "quoted" word ', "// not a comment"]),
+    ("rust", "fn f<'a>(x: &'a str) { // Tom\n let s = \"Ann\"; }", [" Tom", "Ann"]),
+    ("sql", "SELECT 'Ann' -- by Tom\nFROM t /* x */", ["Ann", " by Tom", " x "]),
+    ("json", '{"author": "Ann Lee", "n": 3}', ["author", "Ann Lee", "n"]),
+    ("ruby", 'puts "hi #{user}" # Tom', ["hi ", " Tom"]),
+    ("html", '<a href="mailto:j@x.org">Jane <j@x.org></a><!-- c -->',
+     ["mailto:j@x.org", "Jane <j@x.org>", "<!-- c -->"]),
+])
+def test_lexers_of_other_families(language, text, expected):
+    assert pieces(text, language) == expected
+
+
+def test_prose_config_and_unknown_languages_are_one_region():
+    for language in ("markdown", "yaml", "shell", "dotenv", None, "no-such-language"):
+        assert not has_lexer(language)
+        assert text_regions("a: b\nc = d\n", language) == [(0, 11)]
+    assert text_regions("", "python") == []
+    assert "python" in LEXERS and has_lexer("python")
+
+
+def test_region_index_and_escape_safety():
+    index = RegionIndex([(2, 5), (10, 20)])
+    assert index.holds(2, 5) and index.holds(11, 19)
+    assert not index.holds(4, 11) and not index.holds(0, 3) and not index.holds(19, 21)
+    text = '"\\nJane\\\\"'  # "\nJane\\"
+    assert text[slice(*escape_safe(text, 2, 8))] == "Jane"  # no half escapes at the edges
+    assert escape_safe(text, 1, 9) == (1, 9)  # whole escapes may go
+    assert escape_safe("abc", 0, 3) == (0, 3)
+
+
+def test_selector_reads_triggered_lines_only_and_never_twice():
+    text = ("x = 1\n# by Ada Lovelace\n# plain words here\ny = 'abc'\n"
+            "# ping @bob\n# k3y\n" + "# Zed Quill " * 200 + "\n")
+    regions = text_regions(text, "python")
+    lines = [text[a:b] for a, b in model_lines(text, regions)]
+    assert lines[0] == "# by Ada Lovelace"
+    assert "# plain words here" not in lines and "y = 'abc'" not in lines
+    assert lines[1].startswith("# ping @bob\n# k3y\n# Zed")  # adjacent lines are one run
+    snippets = model_snippets(text, regions, 100)
+    assert all(end - start <= 100 for start, end in snippets)
+    covered = [i for start, end in snippets for i in range(start, end)]
+    assert len(covered) == len(set(covered))  # no character read twice
+    everything = model_snippets(text, regions, 100, select=False)
+    assert sum(end - start for start, end in everything) > sum(end - start for start, end in snippets)
+    with pytest.raises(ValueError, match="max_chars"):
+        model_snippets(text, regions, 0)
+
+
+def test_redacting_any_region_slice_keeps_python_parsing():
+    """Whatever a detector marks inside a region (escape-safe), the file still parses."""
+    rng = random.Random(0)
+    source = ('"""Module by Ada Quill <ada@mail.org>."""\n'
+              "import os\n\n"
+              "NAMES = ['Ann Lee', \"Bo \\\"Kim\\\"\", r'C:\\\\Users\\\\ann']\n"
+              "def greet(user):  # thanks @ann-lee\n"
+              "    return f\"hello {user.name}!\" + '\\\\' + b'\\x00Zed'.decode()\n")
+    ast.parse(source)
+    regions = text_regions(source, "python")
+    for _ in range(500):
+        start, end = regions[rng.randrange(len(regions))]
+        a = rng.randrange(start, end)
+        b = rng.randrange(a, end) + 1
+        a, b = escape_safe(source, a, b)
+        if a < b:
+            ast.parse(source[:a] + "<NAME>" + source[b:])
