@@ -51,16 +51,28 @@ def _span_json(span: Span) -> dict:
     return span.to_dict()
 
 
+def language_of(item: dict) -> str | None:
+    """A document's language: its ``language`` key, else the one its ``path`` names (the
+    build's table), else None (read as prose: the whole text may hold PII)."""
+    from pipeline.ingest.languages import language_for
+
+    if item.get("language"):
+        return str(item["language"])
+    return language_for(str(item["path"])) if item.get("path") else None
+
+
 def _scan_or_redact(args: argparse.Namespace, redacting: bool) -> int:
-    from pii.redact import redact
+    from pii.redact import redact_keeping_syntax
 
     detector = _detector(args)
     documents = 0
     with open(args.output, "w", encoding="utf-8") as out:
         for chunk in _chunks(read_jsonl(args.input, ("id", "text")), _CHUNK_DOCS):
-            for item, spans in zip(chunk, detector.detect([d["text"] for d in chunk])):
+            languages = [language_of(d) for d in chunk]
+            found = detector.detect([d["text"] for d in chunk], languages)
+            for item, spans, language in zip(chunk, found, languages):
                 if redacting:
-                    text, spans = redact(item["text"], spans)
+                    text, spans, _ = redact_keeping_syntax(item["text"], spans, language)
                     line = {"id": item["id"], "text": text,
                             "spans": [_span_json(s) for s in spans]}
                 else:
@@ -91,7 +103,7 @@ def evaluate_file(gold_path: Path, detector) -> tuple[dict, float, float]:
     gold = [_gold_spans(item, f"{gold_path} id {item['id']}") for item in items]
     texts = [item["text"] for item in items]
     started = time.perf_counter()
-    predicted = detector.detect(texts)
+    predicted = detector.detect(texts, [language_of(item) for item in items])
     seconds = time.perf_counter() - started
     megabytes = sum(len(t.encode("utf-8", "surrogatepass")) for t in texts) / 1e6
     return evaluate(gold, predicted), megabytes, seconds
@@ -128,7 +140,7 @@ def _synth(args: argparse.Namespace) -> int:
     from pii.synth import build_dataset
 
     stats = build_dataset(args.shards, args.out, n_train=args.train, n_test=args.test,
-                          seed=args.seed)
+                          seed=args.seed, n_validation=args.validation)
     print(json.dumps(stats, indent=2, sort_keys=True))
     return 0
 
@@ -171,7 +183,8 @@ def add_pii_commands(commands: argparse._SubParsersAction) -> None:
 
     for name, redacting in (("scan", False), ("redact", True)):
         command = sub.add_parser(name, help=("detect PII" if not redacting else
-                                             "detect and redact PII") + " in JSONL {id, text}")
+                                             "detect and redact PII")
+                                + " in JSONL {id, text[, language or path]}")
         command.add_argument("--input", required=True, type=Path)
         command.add_argument("--output", required=True, type=Path)
         _model_arguments(command)
@@ -193,6 +206,8 @@ def add_pii_commands(commands: argparse._SubParsersAction) -> None:
     synth.add_argument("--out", required=True, type=Path)
     synth.add_argument("--train", type=int, default=20000, help="training documents")
     synth.add_argument("--test", type=int, default=3000, help="held-out test documents")
+    synth.add_argument("--validation", type=int, default=3000,
+                       help="validation documents (training templates, own seed) for tuning")
     synth.add_argument("--seed", type=int, default=0)
     synth.set_defaults(run=_synth)
 

@@ -38,8 +38,8 @@ def load_detector(model: str | None = "default", device: str = "auto", cpu_threa
                   int8: bool | None = None, select_lines: bool = True):
     """A :class:`pii.engine.PiiDetector` with the NER model of ``model`` (see
     :func:`resolve_model_dir`) on ``device``; ``cpu_threads`` > 0 sets torch's CPU threads;
-    ``int8`` (default: on the CPU) quantises the model; ``select_lines=False`` lets the model
-    read every line instead of the cascade's selected ones."""
+    ``int8`` quantises the model on the CPU (None or True: yes; a GPU ignores it);
+    ``select_lines=False`` lets the model read every line, not the cascade's selection."""
     from pii.engine import PiiDetector
 
     model_dir = resolve_model_dir(model)
@@ -49,9 +49,11 @@ def load_detector(model: str | None = "default", device: str = "auto", cpu_threa
 
     from pii.model.inference import NerModel
     from pii.model.recognizer import NerRecognizer
+    from pii.model.runtime import resolve_device
 
     if cpu_threads > 0:
         torch.set_num_threads(cpu_threads)
     quiet_transformers()
+    int8 = resolve_device(device).type == "cpu" and int8 is not False
     return PiiDetector(ner=NerRecognizer(NerModel.load(model_dir, device=device, int8=int8)),
                        select_lines=select_lines)

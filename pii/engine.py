@@ -176,7 +176,7 @@ class PiiDetector:
     span with learned (possibly wrong) edges remove a validated pattern match inside it.
     ``select_lines=False`` lets the model read every line (the benchmark's comparison).
     ``counters`` adds up, over every call, the characters scanned and read by the model and the
-    spans dropped for lying outside the regions.
+    PII-looking spans dropped for lying in code.
     """
 
     def __init__(self, ner: EntityRecognizer | None = None,
@@ -238,8 +238,9 @@ class PiiDetector:
 
     def _valid(self, spans: Iterable[Span], text: str, language: str | None,
                regions: list[tuple[int, int]]) -> list[Span]:
-        """The spans of ``spans`` that the policy calls PII, held by one region (narrowed off
-        escapes in a language with a lexer)."""
+        """The spans of ``spans`` that the policy calls PII and that one region holds (narrowed
+        off escapes in a language with a lexer); ``counters`` counts, per label, the PII spans
+        dropped for sitting in code (``in_code_<LABEL>``)."""
         code = has_lexer(language)
         index = RegionIndex(regions)
         valid = []
@@ -248,12 +249,15 @@ class PiiDetector:
                 continue
             if code:
                 start, end = escape_safe(text, span.start, span.end)
-                if start >= end or not index.holds(start, end):
-                    self.counters[f"outside_regions_{span.label}"] += 1
+                if start >= end:
                     continue
                 span = dataclasses.replace(span, start=start, end=end)
-            if policy.is_pii(span.label, text, span.start, span.end):
-                valid.append(span)
+            if not policy.is_pii(span.label, text, span.start, span.end):
+                continue
+            if code and not index.holds(span.start, span.end):
+                self.counters[f"in_code_{span.label}"] += 1
+                continue
+            valid.append(span)
         return valid
 
     def _detect_one(self, text: str, language: str | None, regions: list[tuple[int, int]],

@@ -261,6 +261,29 @@ PLACEHOLDER_MAILBOXES = frozenset("""
     name email mail user username someone somebody me you foo bar baz first.last
     firstname.lastname firstname lastname john.doe jane.doe johndoe janedoe
 """.split())
+# Domains that such a stand-in pairs with: words that name a domain or a mail provider in
+# general ("name@email.com", "you@yourdomain.com", "user@company.com") and the big webmail
+# providers ("me@gmail.com"), where a stock local part is a form's sample. With any other
+# domain ("me@jane-smith.dev") the mailbox is someone's real one.
+PLACEHOLDER_MAIL_DOMAIN_WORDS = frozenset("""
+    email mail domain yourdomain mydomain somedomain company yourcompany mycompany host
+    yourhost myhost server site website yoursite mysite somewhere someplace provider
+    address emailaddress org foo bar baz test acme
+""".split())
+WEBMAIL_DOMAINS = frozenset("""
+    gmail.com googlemail.com yahoo.com hotmail.com outlook.com live.com msn.com icloud.com
+    me.com aol.com gmx.com gmx.de web.de mail.ru yandex.ru qq.com 163.com protonmail.com
+    proton.me
+""".split())
+# SQL's LIKE wildcards ("%@example.org", "_%@x.org"): a pattern, not a mailbox.
+_SQL_WILDCARD_LOCAL = re.compile(r"^[%_]+$")
+
+
+def is_placeholder_mail_domain(domain: str) -> bool:
+    """Whether ``domain`` (lower case) stands for "some domain" or is a big webmail provider:
+    its first label is a generic word ("email.com", "yourdomain.org"), or it is one of
+    WEBMAIL_DOMAINS."""
+    return domain in WEBMAIL_DOMAINS or domain.split(".", 1)[0] in PLACEHOLDER_MAIL_DOMAIN_WORDS
 _URL_AUTHORITY = re.compile(r"[a-z][a-z0-9+.-]*://[^\s/@\"'<>]*$", re.IGNORECASE)
 _SSH_COMMAND = re.compile(r"\b(?:ssh|scp|sftp|rsync|mosh|ssh-copy-id)\b[^\n]*$")
 
@@ -288,7 +311,10 @@ def email_is_pii(context: SpanContext) -> bool:
         return False
     if _URL_AUTHORITY.search(context.line_before) or _SSH_COMMAND.search(context.line_before):
         return False
-    return not (is_placeholder(local) or local in PLACEHOLDER_MAILBOXES)
+    if _SQL_WILDCARD_LOCAL.match(local):
+        return False
+    return not (is_placeholder(local) or (local in PLACEHOLDER_MAILBOXES
+                                          and is_placeholder_mail_domain(domain)))
 
 
 # --------------------------------------------------------------------------------------------

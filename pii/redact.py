@@ -12,9 +12,19 @@ import hashlib
 import ipaddress
 
 from pii.entities import IP_ADDRESS, Span, resolve_overlaps
+from pii.parsecheck import broken_by, parses
 
 PLACEHOLDERS = {"NAME": "<NAME>", "EMAIL": "<EMAIL>", "KEY": "<KEY>",
                 "PASSWORD": "<PASSWORD>", "USERNAME": "<USERNAME>"}
+# In markup, "<NAME>" would be a tag: there the placeholders are written as character
+# references ("&lt;NAME&gt;"), which read as the same text.
+MARKUP_LANGUAGES = frozenset(("xml", "xslt", "html", "java-server-pages"))
+
+
+def placeholder(label: str, language: str | None = None) -> str:
+    """The text that replaces an entity of ``label`` in a file of ``language``."""
+    text = PLACEHOLDERS[label]
+    return text.replace("<", "&lt;").replace(">", "&gt;") if language in MARKUP_LANGUAGES else text
 
 # RFC 5737 TEST-NET-1/2/3 and RFC 3849's IPv6 documentation prefix.
 _IPV4_DOC_NETS = tuple(ipaddress.ip_network(n) for n in
@@ -57,8 +67,9 @@ class IpReplacer:
         raise ValueError(f"more than {len(_IPV4_DOC_HOSTS)} distinct IPv4 addresses in one text")
 
 
-def redact(text: str, spans: list[Span]) -> tuple[str, list[Span]]:
+def redact(text: str, spans: list[Span], language: str | None = None) -> tuple[str, list[Span]]:
     """``text`` with every span replaced, and the spans at their offsets in the new text.
+    ``language`` picks the placeholders' spelling (:func:`placeholder`).
 
     Overlapping spans are first resolved (:func:`pii.entities.resolve_overlaps`). The returned
     spans cover the placeholders (or replacement addresses), so a redacted record can be audited
@@ -77,7 +88,7 @@ def redact(text: str, spans: list[Span]) -> tuple[str, list[Span]]:
         if span.label == IP_ADDRESS:
             replacement = replacer.replace(text[span.start:span.end])
         else:
-            replacement = PLACEHOLDERS[span.label]
+            replacement = placeholder(span.label, language)
         pieces.append(replacement)
         moved.append(Span(length, length + len(replacement), span.label, span.score,
                           span.detector))
@@ -85,3 +96,23 @@ def redact(text: str, spans: list[Span]) -> tuple[str, list[Span]]:
         cursor = span.end
     pieces.append(text[cursor:])
     return "".join(pieces), moved
+
+
+def redact_keeping_syntax(text: str, spans: list[Span], language: str | None
+                          ) -> tuple[str, list[Span], int]:
+    """:func:`redact`, except that in a file that parses (:mod:`pii.parsecheck`) no span whose
+    replacement stops it parsing is applied: such a span sits where code is, not PII, so it is
+    taken as a false positive. Returns the text, the applied spans and how many were dropped.
+
+    Spans are tried alone (a file with a breaking span is rare: none on the demo corpus); if the
+    spans that each keep the file parsing still break it together, none is applied.
+    """
+    redacted, moved = redact(text, spans, language)
+    if not moved or not broken_by(language, text, redacted):
+        return redacted, moved, 0
+    safe = [span for span in resolve_overlaps(spans)
+            if parses(language, redact(text, [span], language)[0])]
+    redacted, moved = redact(text, safe, language)
+    if broken_by(language, text, redacted):
+        return text, [], len(resolve_overlaps(spans))
+    return redacted, moved, len(resolve_overlaps(spans)) - len(safe)

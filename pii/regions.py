@@ -68,7 +68,8 @@ LEXERS: dict[str, Lexer] = {
     **dict.fromkeys(("ruby", "perl", "r", "elixir", "awk", "coffeescript", "sparql", "tcl",
                      "toml"), _HASH),
     **dict.fromkeys(("sql", "vhdl", "ada"), _DASH),
-    **dict.fromkeys(("haskell", "elm", "idris", "agda", "literate-haskell"), _HASKELL),
+    # (literate Haskell and Agda are prose with code blocks: no lexer, whole text)
+    **dict.fromkeys(("haskell", "elm", "idris", "agda"), _HASKELL),
     "lua": _LUA,
     **dict.fromkeys(("matlab", "erlang", "prolog"), _PERCENT),
     **dict.fromkeys(("common-lisp", "clojure", "scheme", "racket", "emacs-lisp"), _SEMICOLON),
@@ -93,7 +94,7 @@ _BRACE_INTERPOLATION = regex.compile(r"\{\{|\}\}|\{[^{}\n]*\}")
 
 def _lexer_regex(lexer: Lexer) -> regex.Pattern:
     """One regex whose named groups ``comment`` (with its ``text`` between the markers) and
-    ``string`` (with its ``body`` between the quotes, and ``prefix``) match the next comment or
+    ``string`` (with its ``body`` between the quotes) match the next comment or
     string literal."""
     comments = [regex.escape(open_) + r"(?P<text>.*?)" + regex.escape(close) for open_, close in
                 sorted(lexer.block_comments, key=lambda pair: -len(pair[0]))]
@@ -110,7 +111,7 @@ def _lexer_regex(lexer: Lexer) -> regex.Pattern:
     if comments:
         parts.append("(?P<comment>" + "|".join(comments) + ")")
     if strings:
-        parts.append(r"(?P<prefix>[A-Za-z$@]{0,2})(?P<string>" + "|".join(strings) + ")")
+        parts.append(r"(?P<string>" + "|".join(strings) + ")")
     return regex.compile("|".join(parts), regex.DOTALL)
 
 
@@ -191,7 +192,8 @@ def text_regions(text: str, language: str | None) -> list[tuple[int, int]]:
             regions.append(_group_span(match, "text"))
             continue
         body_start, body_end = _group_span(match, "body")
-        regions.extend(_string_body(text, body_start, body_end, match.group("prefix"),
+        prefix = text[max(match.start() - 2, 0):match.start()]  # f"...", rb"...", $"..."
+        regions.extend(_string_body(text, body_start, body_end, prefix,
                                     language or ""))
     return [(start, end) for start, end in regions if end > start]
 
@@ -279,7 +281,7 @@ def line_bounds(text: str, regions: Sequence[tuple[int, int]]) -> list[tuple[int
 # Built on the validation split (`curate pii synth --seed 7`, training templates) and on 1,500
 # files of the demo corpus: words that selected 0.3-3.5% of the demo's text each while no
 # validation span needed them ("name", "task"/"mask" by "ask", "mapping" by "ping", "token",
-# "github") were taken out. pii/model/README.md has its recall and the share of text it keeps.
+# "github") were taken out. pii/model/default/README.md has its recall and the share of text it keeps.
 TRIGGER_WORDS: tuple[str, ...] = (
     "@", "~", "user", "login", "pass", "pwd", "secret", "key", "auth", "maint", "contact",
     " by ", "thank", " cc ", "owner", "mail", "copyright", "(c)", "signed", "credit", "contrib",

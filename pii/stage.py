@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pii.detector import load_detector
-from pii.redact import redact
+from pii.redact import redact_keeping_syntax
 from pipeline.config import PiiConfig
 from pipeline.schema import content_hash
 from pipeline.stage import Resources, Stage
@@ -33,7 +33,8 @@ class PiiStage(Stage):
 
     def setup(self) -> None:
         self.detector = load_detector(self.config.model, self.config.device,
-                                      self.config.cpu_threads)
+                                      self.config.cpu_threads, self.config.cpu_int8,
+                                      self.config.select_lines)
 
     def process(self, records: list[dict]) -> list[dict]:
         if self.detector is None:
@@ -42,7 +43,9 @@ class PiiStage(Stage):
         found = self.detector.detect([r["content"] for r in scanned],
                                      [r.get("language") for r in scanned])
         for record, spans in zip(scanned, found):
-            record["content"], moved = redact(record["content"], spans)
+            record["content"], moved, dropped = redact_keeping_syntax(
+                record["content"], spans, record.get("language"))
+            self.detector.counters["dropped_breaking_syntax"] += dropped
             record["content_hash"] = content_hash(record["content"])
             record["pii_spans"] = [span.to_dict() for span in moved]
         return records

@@ -131,6 +131,12 @@ class PiiConfig:
     # Torch threads per Spark task on CPU: local[*] runs one task per core, so one thread
     # each fills the machine without oversubscription.
     cpu_threads: int = 1
+    # int8 dynamic quantisation of the model on CPU: 1.2-2x the tokens per second here, F1
+    # within 0.001 of float32 on the validation split (pii/model/default/README.md).
+    cpu_int8: bool = True
+    # The cascade: the model reads only the lines pii/regions.py selects (comments, literals
+    # and prose with a trigger: 14-16% of the demo corpus's characters); false: every line.
+    select_lines: bool = True
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from pii.entities import Span, resolve_overlaps
-from pii.redact import IpReplacer, PLACEHOLDERS, redact
+from pii.redact import IpReplacer, PLACEHOLDERS, redact, redact_keeping_syntax
 
 
 def _span(text: str, value: str, label: str, nth: int = 0, score: float = 0.9) -> Span:
@@ -77,3 +77,29 @@ def test_bad_spans_are_errors():
         Span(0, 3, "PHONE")
     with pytest.raises(ValueError, match="bad span offsets"):
         Span(3, 3, "KEY")
+
+
+def test_markup_gets_placeholders_as_character_references():
+    text = "<author><email>ada@mail.org</email></author>"
+    span = Span(text.index("ada"), text.index("</email>"), "EMAIL")
+    redacted, moved = redact(text, [span], "xml")
+    assert redacted == "<author><email>&lt;EMAIL&gt;</email></author>"
+    assert redacted[moved[0].start:moved[0].end] == "&lt;EMAIL&gt;"
+    assert redact(text, [span], "python")[0] == "<author><email><EMAIL></email></author>"
+
+
+def test_a_span_whose_replacement_breaks_a_parsing_file_is_not_applied():
+    text = 'G = graph()\nG.add_edge(2, 3)  # by Ada Quill\n'
+    code = Span(text.index("G.add"), text.index("G.add") + 1, "NAME")  # a false positive
+    name = Span(text.index("Ada"), text.index("Ada") + len("Ada Quill"), "NAME")
+    redacted, moved, dropped = redact_keeping_syntax(text, [code, name], "python")
+    assert redacted == 'G = graph()\nG.add_edge(2, 3)  # by <NAME>\n' and dropped == 1
+    assert [redacted[s.start:s.end] for s in moved] == ["<NAME>"]
+    # no parser for the language, or a file that never parsed: every span applies
+    assert redact_keeping_syntax(text, [code, name], "go")[2] == 0
+    broken = "def (:\n" + text
+    assert redact_keeping_syntax(broken, [Span(code.start + 7, code.end + 7, "NAME")],
+                                 "python")[2] == 0
+    # JSON: a key's quotes are not PII
+    data = '{"user": "ada"}'
+    assert redact_keeping_syntax(data, [Span(1, 8, "USERNAME")], "json") == (data, [], 1)

@@ -6,7 +6,7 @@ of the batch. Each token takes its label from the window where it is most centra
 decoded once per text, so an entity that crosses a window boundary comes out whole.
 On CUDA: bf16 autocast (fp16 where the GPU lacks bf16), pinned host memory and non-blocking copies.
 On CPU: float32 weights (half-precision checkpoints are cast back on load), and by default int8
-dynamic quantisation of the Linear layers (2x the tokens per second here; pii/model/README.md
+dynamic quantisation of the Linear layers (2x the tokens per second here; pii/model/default/README.md
 compares its F1 with float32), under inference_mode.
 """
 from __future__ import annotations

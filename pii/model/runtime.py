@@ -58,7 +58,7 @@ def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
     """``model`` with its Linear layers in int8 (dynamic quantisation: int8 weights, activations
     quantised per batch), for CPU inference. torch 2.13 still ships this API and warns that it
     moves to torchao; the warning is silenced here, the result is checked by the PII benchmark
-    (F1 of int8 against fp32 on the validation split, pii/model/README.md)."""
+    (F1 of int8 against fp32 on the validation split, pii/model/default/README.md)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)

@@ -9,6 +9,7 @@ from pii.entities import NAME, USERNAME
 from pii.recognizers.base import (
     ASSIGN,
     ASSIGNED_VALUE,
+    QUOTED_VALUE,
     URL_SCHEME,
     Rule,
     ValueRecognizer,
@@ -22,7 +23,7 @@ _PROFILE_PREFIXES = (
     r"sourceforge\.net/u/", r"twitter\.com/", r"x\.com/", r"instagram\.com/", r"facebook\.com/",
     r"keybase\.io/", r"dev\.to/", r"medium\.com/@", r"linkedin\.com/in/",
     r"reddit\.com/u(?:ser)?/", r"t\.me/", r"youtube\.com/@", r"hub\.docker\.com/u/",
-    r"(?:www\.)?npmjs\.com/~", r"pypi\.org/user/", r"news\.ycombinator\.com/user\?id=",
+    r"(?:www\.)?npmjs\.com/~", r"pypi\.org/user/", r"launchpad\.net/~", r"news\.ycombinator\.com/user\?id=",
     r"mastodon\.social/@", r"fosstodon\.org/@", r"stackoverflow\.com/users/\d+/",
 )
 # Every profile prefix contains one of these (the pre-filter of the profile rule).
@@ -33,8 +34,12 @@ _ACCOUNT_CLIENTS = ("mysql", "mariadb", "psql", "pg_dump", "pg_dumpall", "pg_res
                     "createdb", "dropdb", "mongo", "mongosh", "mongodump", "redis-cli", "sqlcmd")
 # Substrings of the client names above, fewer of them to look for.
 _ACCOUNT_CLIENT_ANCHORS = ("sql", "mariadb", "pg_", "createdb", "dropdb", "mongo", "redis-cli")
-_USER_KEY = (r"(?:(?<![A-Za-z])(?i:user(?:[_-]?name)?|login|user[ _-]?id|uid)|(?<=[a-z])User"
-             r"(?:[Nn]ame)?)(?![A-Za-z0-9_.-])")
+_USER_KEY = (r"(?:(?<![A-Za-z])(?i:user(?:[_-]?name)?|login|user[ _-]?id|uid)|(?<=[a-z])(?:User"
+             r"(?:[Nn]ame)?|Login))(?![A-Za-z0-9_.-])")
+# Keys of a handle in a record ("username", "login", "handle", Twitter's "screen_name", IRC's
+# "nick"), quoted: the record's data, not a variable of the code.
+_PAIR_KEYS = r"user(?:[_-]?name)?|userName|login|handle|screen[_-]?name|nick(?:name)?"
+_PAIR_ANCHORS = ("user", "login", "handle", "screen", "nick")
 # Where an @mention names a person: a comment line, or prose (Markdown, plain text) -- two or
 # more words before it, or one of the words that introduce people ("cc @x", "thanks @x").
 _COMMENT_LINE = regex.compile(r"^\s*(?:#(?!\{)|//|/\*|\*|--|;|%|<!--|\"\"\"|'''|rem\b|dnl\b)",
@@ -43,6 +48,13 @@ _PROSE_PREFIX = regex.compile(
     r"^\s*(?:(?:[-*+>]|\d+\.)\s+)?(?:(?:[^\W\d_][\w'’,.!?-]*\s+){2,}|(?i:cc|by|thanks|thank "
     r"you|thx|ping|via|from|credit|credits|reviewers?|maintainers?|owners?|authors?|"
     r"assignees?|contact|to)[:,]?\s+)$")
+# Words that introduce the people of a changelog entry or a credit anywhere in a line, with
+# the handles already listed after them: GitHub's generated release notes ("* Fix x by @kim
+# in #12"), "thanks to @a, @b and @c", "(reported by @kim)", "cc @kim".
+_PEOPLE_CUE = regex.compile(
+    r"(?i:(?<![\w-])(?:thanks?(?:[ \t]+to)?|thank[ \t]+you|thx|kudos(?:[ \t]+to)?|by|cc|ping|"
+    r"credits?(?:[ \t]+to)?|courtesy[ \t]+of|props[ \t]+to|h/t|reviewers?|maintainers?|"
+    r"owners?|authors?|assignees?))[:,]?[ \t]+(?:@[\w.-]+[ \t]*(?:,|\band\b|&)[ \t]*)*$")
 
 
 class UsernameRecognizer(ValueRecognizer):
@@ -85,66 +97,287 @@ class UsernameRecognizer(ValueRecognizer):
         # followed by what code does with a variable ("@x[...]", "@x = ...", "@x.y", "@x(").
         Rule("mention", r"(?<![\w.@/+`#'\"-])@(?P<value>[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9]))"
                         r"{0,38})(?![\w@/(\[-]|\.\w|::|[ \t]*=[^=])", 0.6, ("@",)),
+        # A quoted user key paired with a quoted value in the pair syntaxes of code: Java's
+        # Map.of("k", "v"), Kotlin's "k" to "v", Scala's "k" -> "v", Lisp's ("k" . "v") alists,
+        # C++'s {"k", "v"} and C#'s ["k"] = "v" initialisers (the key quoted: data, not code).
+        Rule("user_pair", r"(?<![\w-])[\"'](?i:" + _PAIR_KEYS + r")[\"']\]?[ \t]*(?:,|->|=>|\.|=|:"
+                          r"|[ \t]to)[ \t]*" + QUOTED_VALUE, 0.75, _PAIR_ANCHORS),
+        # A user-named variable declared with its type: VB's "Dim x As String = ...", Ada's
+        # "X : constant String := ...", Python/TypeScript annotations "x: str = ...".
+        Rule("typed_user_assignment",
+             _USER_KEY + r"(?:[ \t]+(?i:as)[ \t]+(?i:string)|[ \t]*:[ \t]*(?:(?i:constant)[ \t]+)?"
+             r"(?i:string|str))[ \t]*:?=[ \t]*" + QUOTED_VALUE, 0.75, ("user", "login")),
+        # Lisp definitions of a user-named variable: Emacs Lisp setq/defvar/defcustom, Common
+        # Lisp defparameter, Clojure def, Scheme define; and Clojure/EDN keyword maps.
+        Rule("lisp_user_binding",
+             r"(?:\((?:setq|setf|defvar|defconst|defcustom|defparameter|def|define)[ \t]+[\w-]*?"
+             r"|(?<![\w:-]):)(?<![A-Za-z])(?i:user(?:[_-]?name)?|login)[ \t]+\"(?P<value>[^\"\n]{1,256})\"",
+             0.75, ("user", "login")),
+        # "login: alice / s3cret": default credentials written as "user / password" in
+        # READMEs, comments and runbooks.
+        Rule("credential_pair", r"(?<![\w-])(?i:login|user(?:[ _-]?name)?)[ \t]*:[ \t]*"
+                                r"(?P<value>[^\s/:'\"`,;()]{2,64})[ \t]+/[ \t]+\S", 0.75,
+             ("login", "user")),
+        # key=value pairs of log lines (logfmt, "(user=alice)"): no spaces around "=", the
+        # value ends at a space, ")" or "," (code's "f(user=x)" lies outside the regions).
+        Rule("logfmt_user", r"(?<![\w.-])(?i:user(?:[_-]?name)?|login|uid)=(?P<value>[A-Za-z_]"
+                            r"[\w.-]{0,63})(?=[),]|[ \t]+[\w.-]+=|[ \t]*$)", 0.75,
+             ("user=", "username=", "user_name=", "user-name=", "login=", "uid=")),
+        # The authuser field of the Common Log Format (Apache httpd, nginx):
+        # host ident authuser [date] "request" status bytes.
+        Rule("common_log_format", r"(?m:^)[ \t]*[\w.:-]+[ \t]+\S+[ \t]+(?P<value>[^\s\[\]\"-]"
+                                  r"[^\s\[\]\"]{0,63})[ \t]+\[[^\]\n]{10,40}\][ \t]+\"", 0.85,
+             ('] "',)),
+        # OpenSSH sshd's authentication log lines ("Accepted password for alice from ...",
+        # "Failed publickey for invalid user bob from ...", "Invalid user bob from ...").
+        Rule("sshd_log", r"\b(?:(?:Accepted|Failed)[ \t]+[\w/-]+[ \t]+for[ \t]+(?:invalid[ \t]+user"
+                         r"[ \t]+)?|Invalid[ \t]+user[ \t]+)(?P<value>[\w.-]{1,32})[ \t]+from\b", 0.85,
+             ("accepted", "failed", "invalid user")),
+        # Registry logins (docker/podman/helm "login -u NAME", docs.docker.com "docker login")
+        # and the GNU long option "--username NAME" of any command (twine, manage.py
+        # createsuperuser, ...).
+        Rule("username_flag",
+             r"(?:\b(?:docker|podman|buildah|skopeo|helm|oras|nerdctl)\b[^\n|;&]*?\blogin\b"
+             r"[^\n|;&]*?[ \t](?:-u|--username)|(?<![\w-])--username)(?:=|[ \t]+)[\"']?"
+             r"(?P<value>[A-Za-z_][\w.-]{0,63})(?![\w$@])", 0.75, ("login", "--username")),
+        # SQL account statements: CREATE/ALTER/DROP USER|LOGIN name (MySQL, PostgreSQL, Oracle,
+        # SQL Server) and MySQL's 'user'@'host' account names.
+        Rule("sql_account", r"(?i:\b(?:create|alter|drop)[ \t]+(?:user|login)[ \t]+(?:if[ \t]+(?:not"
+                            r"[ \t]+)?exists[ \t]+)?)[\"'`\[]?(?P<value>[A-Za-z_][\w.-]{0,63})(?![\w(])"
+                            r"|[\"'`](?P<value>[A-Za-z_][\w.-]{0,31})[\"'`]@[\"'`][\w.%-]+[\"'`]", 0.75,
+             ("user", "login", "'@", "\"@", "`@")),
+        # Go's MySQL DSN (go-sql-driver/mysql): user:password@tcp(host:port)/dbname.
+        Rule("go_mysql_dsn", r"(?<![\w.-])(?P<value>[A-Za-z_][\w.-]{0,63}):[^\s@\"'/]{0,128}"
+                             r"@(?:tcp|tcp6|unix|udp)\(", 0.85, ("@tcp", "@unix", "@udp")),
+        # PostgreSQL's password file (~/.pgpass): hostname:port:database:username:password.
+        Rule("pgpass_line", r"(?m:^)[ \t]*(?:[\w.-]+|\*|\[[0-9A-Fa-f:.]+\]):(?:\d{1,5}|\*):[^:\s]+:"
+                            r"(?P<value>[A-Za-z_][\w.-]{0,63}):\S+[ \t]*$", 0.85),
+        # A home directory by tilde expansion (POSIX shell "~alice/") or Apache's UserDir
+        # URLs ("/~alice/"); POSIX portable user names start with a lower-case letter or "_".
+        Rule("tilde_home", r"(?<![\w~\\$.-])~(?P<value>[a-z_][a-z0-9_.-]{0,31})(?=/)", 0.85, ("~",)),
+        # Google's style guides' "TODO(username): ..." (and its FIXME/XXX/HACK/NOTE/BUG kin).
+        Rule("todo_owner", r"\b(?:TODO|FIXME|XXX|HACK|NOTE|BUG)\((?P<value>[A-Za-z][\w.-]{0,38})\)",
+             0.75, ("todo(", "fixme(", "xxx(", "hack(", "note(", "bug(")),
+        # "Jane Smith (@jsmith)": a handle in brackets after a person's name (AUTHORS files,
+        # credits, changelogs); Slack and Mastodon handles may hold "." and "_".
+        Rule("name_handle", r"[^\W\d_\p{Ll}][\p{L}\p{M}'’.-]*\**[ \t]+\(@(?P<value>[A-Za-z0-9]"
+                            r"(?:[\w.-]{0,38}[A-Za-z0-9_])?)\)", 0.75, ("(@",)),
+        # A Markdown link (CommonMark) or HTML anchor whose text is the handle of the profile
+        # URL it links to: "[@jsmith](https://github.com/jsmith)".
+        Rule("profile_link_text",
+             r"\[@?(?P<value>[A-Za-z0-9](?:[\w.-]{0,37}[A-Za-z0-9_])?)\]\((?:https?://)?(?:www\.)?(?:"
+             + "|".join(_PROFILE_PREFIXES) + r")(?P=value)/?\)"
+             r"|href=[\"'](?:https?://)?(?:www\.)?(?:" + "|".join(_PROFILE_PREFIXES)
+             + r")(?P<handle>[\w.-]{1,39})/?[\"'][^>]*>@?(?P<value>(?P=handle))</a>", 0.85,
+             ("](", "href=")),
+        # GitHub's CODEOWNERS: a path pattern, then owners as @user, @org/team or e-mails
+        # (docs.github.com, "About code owners"); every @user of the line.
+        Rule("codeowners", r"(?m:^)[ \t]*[\w.*/\[\]!?-]*[/*][\w.*/\[\]!?-]*(?:[ \t]+(?:@(?P<value>"
+                           r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38})(?=[ \t]|$)"
+                           r"|@[\w.-]+/[\w.-]+|[^\s@]+@[^\s@]+))+[ \t]*$", 0.85, ("@",)),
+        # GitHub gists: gist.github.com/<user>/<id>.
+        Rule("gist_url", r"(?<![\w.-])gist\.github\.com/(?P<value>[A-Za-z0-9](?:[A-Za-z0-9]|-(?="
+                         r"[A-Za-z0-9])){0,38})/[0-9a-f]{7,}", 0.85, ("gist.github.com/",)),
     )
 
     def accept(self, rule_name: str, text: str, start: int, end: int) -> bool:
         if rule_name == "mention":
             line = text[text.rfind("\n", 0, start) + 1:start - 1]
-            if not (_COMMENT_LINE.match(line) or _PROSE_PREFIX.match(line)):
+            if not (_COMMENT_LINE.match(line) or _PROSE_PREFIX.match(line)
+                    or _PEOPLE_CUE.search(line[-120:])):
                 return False
         return super().accept(rule_name, text, start, end)
 
 
 # Words and phrases after which names of people follow: author and maintainer fields of
-# package metadata and source headers, commit trailers, copyright lines, and their Chinese,
-# Japanese and Korean counterparts.
+# package metadata and source headers, commit trailers, copyright lines (also HTML's "&copy;"
+# and REUSE's "SPDX-FileCopyrightText:"), Sphinx's epub_author/epub_copyright, list headers
+# ("Credits:", "Contributors:", "Thanks to"), and their Chinese, Japanese and Korean
+# counterparts.
 _NAME_MARKER = (
     r"(?:(?<![\w-])(?i:authors?|maintainers?|author-email|maintainer-email|__author__|"
-    r"__maintainer__|(?:written|created|contributed|developed|implemented|ported|originally|"
+    r"__maintainer__|epub_(?:author|copyright|publisher)|spdx-file(?:copyrighttext|contributor)|"
+    r"(?:written|created|contributed|developed|implemented|ported|originally|"
     r"coded|modified|maintained)[ \t]+by|(?:signed-off|co-authored|reviewed|reported|tested|"
-    r"acked|suggested|helped)-by|copyright)(?![\w-])|©|作者|作成者|著者|维护者|維護者|저자|작성자|"
+    r"acked|suggested|helped)-by|copyright)(?![\w-])|©|&copy;|&#169;|&#[xX]0*[aA]9;|"
+    r"作者|作成者|著者|维护者|維護者|저자|작성자|"
+    r"(?<![\w-])(?i:credits?|contributors?)(?=[ \t]*:)|(?<![\w-])(?i:thanks[ \t]+to)(?=[ \t])|"
     # "(c) 2010 Name": the copyright sign spelled out, with the year that makes it one
     r"\((?i:c)\)(?=[ \t]*\d{4}))"
 )
-_NAME_ANCHORS = ("author", "maintainer", "by", "copyright", "©", "(c)", "作者", "作成者", "著者", "维护者",
-                 "維護者", "저자", "작성자")
+_NAME_ANCHORS = ("author", "maintainer", "by", "copyright", "©", "(c)", "&copy;", "&#169;",
+                 "&#x", "spdx-file", "epub_", "credit", "contributor", "thanks to", "作者", "作成者",
+                 "著者", "维护者", "維護者", "저자", "작성자")
 # What may stand between the marker and the first name: punctuation, "(c)", years,
-# "name =", "by", list bullets, and at most one line break.
-_LEAD_IN_PIECES = (r"(?:\((?i:c)\)|[ \t:=,\"'\[\]{}()*#>.-]|©|"
-                   r"\d{4}(?:[ \t]*[-–][ \t]*(?:\d{4}|present))?|(?i:name)[ \t]*[=:]|(?i:by)\b){0,24}")
+# "name =", "by", list bullets, a string prefix (u'...', f"..."), an f-string's year
+# ("{date.today().year}", Sphinx conf.py's copyright), and at most one line break.
+_LEAD_IN_PIECES = (r"(?:\((?i:c)\)|[ \t:=,\"'\[\]{}()*#>.-]|©|&copy;|&#169;|&#[xX]0*[aA]9;|"
+                   r"\d{4}(?:[ \t]*[-–][ \t]*(?:\d{4}|present))?|(?i:name)[ \t]*[=:]|(?i:by)\b|"
+                   r"(?<![\w])[uUrRbBfF]{1,2}(?=[\"'])|"
+                   r"\{[^{}\n]{0,40}(?i:year|date|now)[^{}\n]{0,20}\}){0,24}")
 _LEAD_IN = regex.compile(rf"{_LEAD_IN_PIECES}(?:\n{_LEAD_IN_PIECES})?")
-# Between two names: a comma, "and", "&", "/", and the e-mail or URL in brackets after one.
+# Between two names: a comma, "and", "&", "/", LaTeX's "\and" (Sphinx latex_documents), and
+# the e-mail or URL in brackets after one.
 _BETWEEN = regex.compile(
     r"(?:[ \t]*(?:<[^>\n]{0,120}>|\([^)\n]{0,120}\)|\[[^\]\n]{0,120}\])[ \t]*)*"
-    r"(?:(?:[ \t]*(?:,|;|&|/|\band\b|\bund\b|\bet\b|\by\b)[ \t]*)+|[ \t]*\n[ \t]*[-*][ \t]+)?")
+    r"(?:(?:[ \t]*(?:,|;|&|/|\band\b|\bund\b|\bet\b|\by\b|\\{1,2}and\b)[ \t]*)+"
+    r"|[ \t]*\n[ \t]*[-*][ \t]+)?")
 _WORD = r"\p{Lu}[\p{L}\p{M}'’]{0,30}\p{Ll}(?:-\p{Lu}[\p{L}\p{M}'’]{0,30}\p{Ll})?"
 _INITIAL = r"\p{Lu}\."
 _PARTICLE = r"(?:van|von|der|den|de|da|di|del|della|du|le|la|bin|ibn|al|el|ter|ten|zu|dos|das|y)"
 _UNCASED = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
-_PERSON = regex.compile(
+# A word of a script without letter case whose words are spaced (Arabic, Hebrew, Devanagari,
+# Bengali, Tamil, Thai, Ethiopic, ...; Georgian's Mkhedruli is lower case only).
+_SPACED_UNCASED_WORD = (r"(?:(?!\p{Han}|\p{Hiragana}|\p{Katakana}|\p{Hangul})[\p{Lo}\p{Georgian}]"
+                        r"[\p{Lo}\p{Georgian}\p{M}]{1,30})")
+_PERSON_PATTERN = (
     rf"(?:(?:{_INITIAL}[ \t]*)+{_WORD}"
     rf"|{_WORD}(?:[ \t]+(?:{_INITIAL}|{_PARTICLE}))*[ \t]+{_WORD}(?:[ \t]+{_WORD})?"
     rf"|{_UNCASED}{{2,4}}(?!{_UNCASED})"
-    rf"|[\p{{Arabic}}\p{{Hebrew}}]{{2,}}(?:[ \t]+[\p{{Arabic}}\p{{Hebrew}}]{{2,}}){{1,3}})"
+    rf"|{_SPACED_UNCASED_WORD}(?:[ \t]+{_SPACED_UNCASED_WORD}){{1,3}})"
     rf"(?![\w@])")
+_PERSON = regex.compile(_PERSON_PATTERN)
+# A person's name as a whole value, not inside a word.
+_NAME_VALUE = rf"(?<![\w.'’-])(?P<value>{_PERSON_PATTERN})"
+_QUOTED_NAME = (rf"(?:\"(?P<value>{_PERSON_PATTERN})\"|'(?P<value>{_PERSON_PATTERN})')")
+# The profile URLs of the USERNAME rules, as a Markdown link target.
+_PROFILE_TARGET = r"\]\((?:https?://)?(?:www\.)?(?:" + "|".join(_PROFILE_PREFIXES) + r")"
+# Comment markers that open the lines of a header comment.
+_COMMENT_PREFIX = regex.compile(r"[ \t]*(#+|//+|/?\*+|--|;+|%+|!|')?[ \t]*")
+# A line of a header comment that goes on with the people of the marker line above it
+# ("#   Jane Smith - port to Python", "#  2013  Jane Smith"): years, then a name, then the
+# end of the line, an e-mail, a bracket, a comma, a dash or more years.
+_CONTINUATION = regex.compile(
+    rf"[ \t]+(?:\d{{4}}(?:[ \t]*[-–,][ \t]*\d{{4}})*[ \t,]+)?(?P<person>{_PERSON_PATTERN})"
+    r"(?=[ \t]*(?:$|<|\(|,|[-–—:][ \t]|\d{4}))", regex.MULTILINE)
+MAX_CONTINUATION_LINES = 30
+# Sphinx conf.py's document tuples, whose fourth item is the author (a string) or the authors
+# (a list of strings): latex_documents (startdocname, targetname, title, author, ...),
+# texinfo_documents (startdocname, targetname, title, author, ...), man_pages (startdocname,
+# name, description, authors, section) (sphinx-doc.org, "Configuration").
+_SPHINX_AUTHOR_INDEX = 3
+_PY_TOKEN = regex.compile(
+    r"[ \t\r\n]+|#[^\n]*|(?P<string>[rRuUbBfF]{0,2}(?:\"(?P<dq>(?:\\.|[^\"\\\n])*)\"|"
+    r"'(?P<sq>(?:\\.|[^'\\\n])*)'))|(?P<open>[(\[{])|(?P<close>[)\]}])|(?P<comma>,)|[^\s(\[{)\]},\"'#]+")
+MAX_SPHINX_CHARS = 4000
+
+
+def _people(text: str, position: int, end: int | None = None) -> Iterator[tuple[int, int]]:
+    """The names listed from ``position`` on (before ``end``): one, then one after each
+    separator, until something that is not a name."""
+    while (person := _PERSON.match(text, position, end if end is not None else len(text))):
+        yield person.span()
+        between = _BETWEEN.match(text, person.end(), end if end is not None else len(text))
+        if between.end() == person.end():
+            return
+        position = between.end()
+
+
+def _continuation_people(text: str, marker_start: int) -> Iterator[tuple[int, int]]:
+    """The names that open the lines after a marker's line in a header comment, while each
+    line has the marker line's comment prefix and starts with a name."""
+    line_start = text.rfind("\n", 0, marker_start) + 1
+    prefix = _COMMENT_PREFIX.match(text, line_start).group(1)
+    if not prefix:
+        return
+    line_end = text.find("\n", marker_start)
+    for _ in range(MAX_CONTINUATION_LINES):
+        if line_end < 0:
+            return
+        start = line_end + 1
+        line_end = text.find("\n", start)
+        stop = len(text) if line_end < 0 else line_end
+        own = _COMMENT_PREFIX.match(text, start, stop)
+        if own.group(1) != prefix:
+            return
+        found = _CONTINUATION.match(text, own.start(1) + len(prefix), stop)
+        if not found:
+            return
+        yield found.span("person")
+
+
+def _sphinx_authors(text: str, position: int) -> Iterator[tuple[int, int]]:
+    """The author strings of the tuples of a Sphinx document list that opens at
+    ``position`` (just after its "["), each read as a list of people."""
+    depth, item, stop = 1, 0, min(len(text), position + MAX_SPHINX_CHARS)
+    while depth > 0 and position < stop:
+        token = _PY_TOKEN.match(text, position, stop)
+        if token is None:
+            return
+        position = token.end()
+        if token.group("open"):
+            depth += 1
+            if depth == 2:
+                item = 0
+        elif token.group("close"):
+            depth -= 1
+        elif token.group("comma"):
+            if depth == 2:
+                item += 1
+        elif token.group("string") and item == _SPHINX_AUTHOR_INDEX and depth in (2, 3):
+            group = "dq" if token.start("dq") >= 0 else "sq"
+            yield from _people(text, token.start(group), token.end(group))
 
 
 class NameRecognizer(ValueRecognizer):
     """Names of people in author, maintainer, sign-off and copyright lines (one span per
-    person of a list); organisations and placeholder names are left to the policy to drop."""
+    person of a list), in records of people (PEP 621 authors tables, package.json people,
+    git's user.name, "Name <e-mail>"), in Sphinx conf.py and in Markdown/HTML credits;
+    organisations and placeholder names are left to the policy to drop."""
 
     ENTITY = NAME
     # 0.7: context only (the marker and the shape of a name); the policy removes
     # organisations, placeholders and eponyms but cannot confirm a person.
-    RULES = (Rule("name_after_marker", _NAME_MARKER, 0.7, _NAME_ANCHORS),)
+    RULES = (
+        Rule("name_after_marker", _NAME_MARKER, 0.7, _NAME_ANCHORS),
+        # Sphinx conf.py: latex_documents, man_pages, texinfo_documents (their authors).
+        Rule("sphinx_documents", r"(?<![\w.])(?P<sphinx>latex_documents|man_pages|"
+                                 r"texinfo_documents)[ \t]*=[ \t]*\[", 0.7,
+             ("latex_documents", "man_pages", "texinfo_documents")),
+        # A record of a person: a name key next to an e-mail key, in PEP 621's authors and
+        # maintainers tables ({ name = "...", email = "..." }), npm's and Composer's people
+        # objects ({"name": "...", "email": "..."}), in either order; and keys that only
+        # hold a person's name (full_name, display_name, real_name).
+        Rule("person_record",
+             rf"(?<![\w-])[\"']?(?i:name)[\"']?[ \t]*[=:][ \t]*{_QUOTED_NAME}[ \t]*,[ \t]*"
+             r"[\"']?(?i:e-?mail)[\"']?[ \t]*[=:]"
+             r"|(?<![\w-])[\"']?(?i:e-?mail)[\"']?[ \t]*[=:][ \t]*(?:\"[^\"\n]*\"|'[^'\n]*')[ \t]*,"
+             rf"[ \t]*[\"']?(?i:name)[\"']?[ \t]*[=:][ \t]*{_QUOTED_NAME}"
+             r"|(?<![\w-])[\"'\[]?(?i:full[_-]?name|display[_-]?name|real[_-]?name)[\"'\]]?[ \t]*"
+             rf"(?:=>|->|[=:,]|[ \t]to|\.)[ \t]*{_QUOTED_NAME}", 0.7,
+             ("name",)),
+        # git's user.name ("git config user.name 'Jane Smith'", git-config(1)).
+        Rule("git_user_name", r"(?<![\w.-])(?i:user\.name)(?:[ \t]*=[ \t]*|[ \t]+)"
+                              rf"(?:{_QUOTED_NAME}|{_NAME_VALUE}(?=[ \t]*$))", 0.7, ("user.name",)),
+        # An RFC 5322 name-addr, "Jane Smith <jane@example.org>", where a list or a field
+        # holds it: at the start of a line or after ":", ",", ";", a bracket, a quote, "=",
+        # a bullet or a year.
+        Rule("name_addr", r"(?<=(?:(?m:^)|[:,;(\[{\"'=>*•|/–—-]|\d{4})[ \t]*)" + _NAME_VALUE
+                          + r"[ \t]*<[^<>@\s]{1,64}@[^<>\s]{1,255}>", 0.7, ("@",)),
+        # An HTML mailto: link (RFC 6068) whose text is the addressee's name.
+        Rule("mailto_link_text", r"href=[\"']mailto:[^\"'\s]+[\"'][^>]*>[ \t]*" + _NAME_VALUE
+                                 + r"[ \t]*</a>", 0.7, ("mailto:",)),
+        # Markdown credits around a profile link (CommonMark links; GitHub, Twitter, ...
+        # profile URLs): "[Jane Smith](https://github.com/jsmith)", "**Jane Smith** - [@jsmith]
+        # (https://...)" (the README template's Authors list) and "[@jsmith](...) (Jane Smith)".
+        Rule("profile_link_name",
+             r"\[" + _NAME_VALUE + _PROFILE_TARGET
+             + r"|" + _NAME_VALUE + r"(?:\*\*|__)?[ \t]+[-–—][ \t]+(?:\*[^*\n]{1,60}\*[ \t]+[-–—]"
+             r"[ \t]+)?\[@?[\w.-]{1,39}" + _PROFILE_TARGET
+             + r"|" + _PROFILE_TARGET + r"[\w.-]{1,39}/?\)[ \t]*\(" + _NAME_VALUE + r"\)", 0.7,
+             ("](",)),
+    )
 
     def value_spans(self, match: regex.Match, text: str) -> Iterator[tuple[int, int]]:
-        """The names listed after a marker: first after the lead-in, then after each
-        separator, until something that is not a name."""
-        position = _LEAD_IN.match(text, match.end()).end()
-        while person := _PERSON.match(text, position):
-            yield person.span()
-            between = _BETWEEN.match(text, person.end())
-            if between.end() == person.end():
-                return
-            position = between.end()
+        """A rule's ``value`` captures; the authors of a Sphinx document list; else the names
+        listed after a marker (first after the lead-in, then after each separator, until
+        something that is not a name) and those that open the next lines of a header
+        comment."""
+        groups = match.re.groupindex
+        if "value" in groups:
+            yield from match.spans("value")
+        elif "sphinx" in groups:
+            yield from _sphinx_authors(text, match.end())
+        else:
+            yield from _people(text, _LEAD_IN.match(text, match.end()).end())
+            yield from _continuation_people(text, match.start())

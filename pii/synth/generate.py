@@ -51,6 +51,11 @@ FENCED_DIALECTS = (
     "swift",
 )
 SPLITS = ("train", "test")
+# The validation split: for tuning thresholds, selectors and rules without looking at the test
+# split. Its documents come from the training templates and repositories with their own seed
+# stream, so train.jsonl and test.jsonl are the same with or without it.
+VALIDATION = "validation"
+_SOURCE_SPLIT = {"train": "train", "test": "test", VALIDATION: "train"}
 _PROSE = syntax.PROSE_HOSTS
 _LINE_BUDGET = MAX_LINES - 12  # lines the blocks may take, leaving room for context and spacing
 _ATTEMPTS = 20  # re-draws of a document that came out under MIN_LINES (standalone files mostly)
@@ -301,11 +306,12 @@ def generate(
     Document ``i`` depends only on (``seed``, ``split``, ``i``) and the contexts, so any prefix of
     the output is the same for every ``n``.
     """
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
+    if split not in _SOURCE_SPLIT:
+        raise ValueError(f"split must be one of {tuple(_SOURCE_SPLIT)}, not {split!r}")
     if n < 0:
         raise ValueError(f"n must be >= 0, not {n}")
-    mine = [c for c in contexts if c.split == split]
+    source = _SOURCE_SPLIT[split]
+    mine = [c for c in contexts if c.split == source]
     if not mine and n:
         raise ValueError(
             f"no {split} contexts: the shards' repositories all fell in the other split"
@@ -313,7 +319,7 @@ def generate(
     by_language: dict[str, list[Context]] = collections.defaultdict(list)
     for context in mine:
         by_language[context.language].append(context)
-    pool = _Pool(split)
+    pool = _Pool(source)
     languages = sorted(lang for lang in by_language if any(pool.for_host(lang)))
     # sqrt of the context count: rare languages show up, Python does not swamp the rest.
     weights = [math.sqrt(len(by_language[lang])) for lang in languages]
@@ -430,11 +436,14 @@ def split_stats(records: list[dict]) -> dict:
 
 
 def build_dataset(
-    shards_dir: str | Path, out_dir: str | Path, n_train: int, n_test: int, seed: int
+    shards_dir: str | Path, out_dir: str | Path, n_train: int, n_test: int, seed: int,
+    n_validation: int = 0,
 ) -> dict:
-    """Write ``train.jsonl``, ``test.jsonl`` and ``stats.json`` under ``out_dir``; return the stats.
+    """Write ``train.jsonl``, ``test.jsonl``, ``validation.jsonl`` (when ``n_validation``) and
+    ``stats.json`` under ``out_dir``; return the stats.
 
-    Train uses ``seed`` and test ``seed + 1``; contexts come from disjoint repositories and
+    Train uses ``seed``, test ``seed + 1`` and validation ``seed + 2`` (with the training
+    templates and repositories); train and test contexts come from disjoint repositories and
     templates from disjoint variants (see :mod:`pii.synth.templates`). Same inputs and seed give
     byte-identical files.
     """
@@ -449,7 +458,10 @@ def build_dataset(
         "templates": {split: sum(1 for t in TEMPLATES if t.split == split) for split in SPLITS}
         | {"families": len({t.family for t in TEMPLATES})},
     }
-    for split, n, split_seed in (("train", n_train, seed), ("test", n_test, seed + 1)):
+    splits = [("train", n_train, seed), ("test", n_test, seed + 1)]
+    if n_validation:
+        splits.append((VALIDATION, n_validation, seed + 2))
+    for split, n, split_seed in splits:
         records = list(generate(loaded.contexts, n, split, split_seed, factory))
         with open(out / f"{split}.jsonl", "w", encoding="utf-8") as handle:
             handle.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
