@@ -29,7 +29,7 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from pii import policy
-from pii.entities import ENTITIES, KEY, PASSWORD, USERNAME, Span, resolve_overlaps
+from pii.entities import ENTITIES, KEY, NAME, PASSWORD, USERNAME, Span, resolve_overlaps
 from pii.recognizers import pattern_recognizers
 from pii.regions import RegionIndex, escape_safe, has_lexer, model_snippets, text_regions
 
@@ -154,6 +154,58 @@ def _to_span(result: RecognizerResult, default_detector: str = "") -> Span:
 # 0.781 (the test set was looked at for this choice; its figures for these three are not blind).
 NER_MIN_SCORE = {USERNAME: 0.8, PASSWORD: 0.8, KEY: 0.8}
 
+# The model's own spans of these entities count only with a cue on their line: on real code it
+# tags words of string lists (lexer keywords, colour and emoji names, API names) as passwords,
+# keys and handles, advisory ids and URL path parts as keys, and test strings in other scripts
+# as names. A cue is a whole part of a word (see _cue_words). A one-word name needs its cue right before it ("by", "from", "thanks to", "@", ...); a name of
+# two or more Latin words is its own cue. Chosen by reading 60 model spans per label of the
+# demo corpus (bench/pii_realcode.py's review sample: tuning data); measured blind on another
+# build (pii/model/default/README.md).
+def _cue_words(words: str, extra: str = "") -> regex.Pattern:
+    """A regex of ``words`` (an alternation) as whole parts of identifiers or prose:
+    "ADMIN_PASSWORD", "mailerPass" and "the password" hold the cue "pass(word)", while
+    "surrogatepass" and "crypto_secretstream" do not hold "pass" or "secret"."""
+    part = rf"(?:(?<![A-Za-z])|(?<=[a-z])(?=[A-Z]))(?i:{words})(?![a-z])"
+    return regex.compile(part + (f"|{extra}" if extra else ""))
+
+
+MODEL_CUES: dict[str, regex.Pattern] = {
+    PASSWORD: _cue_words(r"pass(?:word|wd|phrase)?s?|pwd|pw|secrets?|login|credentials?"
+                         r"|auth\w*|connect\w*",
+                         r"://[^\s/@]*:[^\s/@]*@|:\d{2,5}:"),  # URL user-info; .pgpass lines
+    KEY: _cue_words(r"keys?|secrets?|tokens?|auth\w*|bearer|basic|api|private|credentials?"
+                    r"|pass(?:word)?|sign\w*"),
+    USERNAME: _cue_words(r"user(?:name)?s?|login|owner|author|by|handle|account|github|gitlab"
+                         r"|home|thanks?|ping|cc|members?|maintainers?|reviewers?|todo|fixme|xxx"
+                         r"|hack|note|contact|slack|twitter|names?|connect\w*|on-?call",
+                         r"@|~"),
+    NAME: _cue_words(r"by|authors?|thanks?|copyright|maintain\w*|contact|written|wrote|patch"
+                     r"|from|credits?|contrib\w*|ping|cc|report\w*|review\w*|signed|owner"
+                     r"|names?|ask|me|team|lead|develop\w*|creat\w*|documentation|user",
+                     r"@|©|\([cC]\)"),
+}
+_LATIN_WORDS = regex.compile(r"\p{Latin}{2,}(?:[ \t]+\S*\p{Latin}{2,})+")
+_ONE_WORD = regex.compile(r"\p{Latin}[\p{Latin}'’-]+")
+_CUE_BEFORE_ONE_WORD = regex.compile(
+    r"(?i:\bby|\bfrom|\bthanks(?:[ \t]+to)?|\bauthor:?|\bmaintainer:?|\bcc|\bping|@)[ \t]*$")
+
+
+def _has_cue(span: Span, text: str) -> bool:
+    """Whether a model span of ``span.label`` has its label's cue (see MODEL_CUES)."""
+    cue = MODEL_CUES.get(span.label)
+    if cue is None:
+        return True
+    line_start = text.rfind("\n", 0, span.start) + 1
+    if span.label == NAME:
+        if _LATIN_WORDS.fullmatch(text, span.start, span.end):
+            return True
+        if _ONE_WORD.fullmatch(text, span.start, span.end):
+            return _CUE_BEFORE_ONE_WORD.search(text, line_start, span.start) is not None
+        if sum(c.isalpha() for c in text[span.start:span.end]) < 2:
+            return False
+    line_end = text.find("\n", span.start)
+    return cue.search(text, line_start, len(text) if line_end < 0 else line_end) is not None
+
 
 # Characters of one snippet the model reads (pii/regions.py: whole lines, cut at line breaks).
 # 1,024 characters are about 260 tokens of the shipped tokenizer (3.9 characters a token on the
@@ -272,5 +324,5 @@ class PiiDetector:
         # learned. So patterns are resolved first and the model adds what they do not cover.
         chosen = resolve_overlaps(patterns)
         learned = [s for s in learned if s.score >= NER_MIN_SCORE.get(s.label, self.min_score)
-                   and not any(s.overlaps(kept) for kept in chosen)]
+                   and _has_cue(s, text) and not any(s.overlaps(kept) for kept in chosen)]
         return sorted(chosen + resolve_overlaps(learned))

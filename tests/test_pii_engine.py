@@ -219,3 +219,23 @@ def test_model_reads_only_selected_lines_and_counts_them():
     everything = PiiDetector(ner=BatchingFakeNer([]), select_lines=False)
     everything.detect([text], ["python"])
     assert everything.ner.primed == [[text.rstrip("\n")]]
+
+
+@pytest.mark.parametrize("text, word, label, kept", [
+    ("palette = ['orange3', 'orchid']", "orange3", "PASSWORD", False),  # a list of words
+    ("smtpPassword = 'orange3x'", "orange3x", "PASSWORD", True),  # camelCase cue
+    ("mode = 'surrogatepass'", "surrogatepass", "PASSWORD", False),  # no cue inside a word
+    ("see GHSA-65pc-fj4g-8rjx", "65pc-fj4g-8rjx", "KEY", False),
+    ("ADMIN_TOKEN = 'Zq81mXv02kLp'", "Zq81mXv02kLp", "KEY", True),
+    ("month = 'Апрель'", "Апрель", "NAME", False),  # a word in another script, no cue
+    ("# reviewed by 淑英 last week", "淑英", "NAME", True),
+    ("# Originally Raku code", "Raku", "NAME", False),  # one Latin word needs "by"/"from"/...
+    ("# patch by Shantanu", "Shantanu", "NAME", True),
+    ("# Ada Quill wrote it", "Ada Quill", "NAME", True),  # two Latin words: their own cue
+    ("funcs = ['nchi2den', 'wrf_eth']", "wrf_eth", "USERNAME", False),
+    ("# TODO(wrf_eth): fix", "wrf_eth", "USERNAME", True),
+])
+def test_model_spans_need_a_cue_on_their_line(text, word, label, kept):
+    ner = FakeNer([word], label=label)
+    [spans] = PiiDetector(ner=ner, select_lines=False).detect([text], ["python"])
+    assert (label, word) in values(text, spans) if kept else values(text, spans) == []
