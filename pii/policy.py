@@ -26,6 +26,8 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
+from spacy.lang.en.stop_words import STOP_WORDS
+
 from pii.entities import EMAIL, ENTITIES, IP_ADDRESS, KEY, NAME, PASSWORD, USERNAME
 
 # How much text around a span the context checks read: 160 characters, the longest line most
@@ -189,12 +191,12 @@ def is_system_account(name: str) -> bool:
 
 
 # Stand-in names of people: the placeholder names of English (John/Jane Doe, Richard Roe, Joe
-# Bloggs, John Q. Public), German (Max/Erika Mustermann), French (Jean Dupont), Italian (Mario
+# Bloggs, Joe Blow, John Q. Public), German (Max/Erika Mustermann), French (Jean Dupont), Italian (Mario
 # Rossi), Spanish (Juan Pérez, Fulano de Tal), Polish (Jan Kowalski), Russian (Ivan Ivanov,
 # Иван Иванов), Chinese (张三, 李四) and Japanese (山田太郎) usage, and form labels.
 STOCK_NAMES = frozenset(name.casefold() for name in (
     "John Doe", "Jane Doe", "Johnny Doe", "Janie Doe", "Baby Doe", "Richard Roe", "Jane Roe",
-    "Joe Bloggs", "Joe Schmoe", "John Q. Public", "John Q Public", "Max Mustermann",
+    "Joe Bloggs", "Joe Schmoe", "Joe Blow", "Joe User", "John Q. Public", "John Q Public", "Max Mustermann",
     "Erika Mustermann", "Otto Normalverbraucher", "Jean Dupont", "Marie Dupont", "Mario Rossi",
     "Juan Pérez", "Juan Perez", "Fulano de Tal", "Jan Kowalski", "Ivan Ivanov", "Иван Иванов",
     "张三", "李四", "王五", "山田太郎", "山田花子", "Taro Yamada", "Hanako Yamada", "홍길동",
@@ -223,9 +225,14 @@ ORGANISATION_MARKERS = frozenset("""
     studio studios games media networks consortium association society alliance organization
     organisation org council committee agency department ministry government trust
     partners holdings industries enterprises international global collective authority
-    syndicate research press publishing publishers club league ventures
+    syndicate research press publishing publishers club league ventures sponsors backers
+    supporters
 """.split())
 _WORD = re.compile(r"[^\W\d_][\w.'’&/-]*", re.UNICODE)
+# The markers without their dots, and Spanish legal forms (S.L., S.L.L., S.L.U., S.Coop.,
+# S.C.P., S.A.U.), to match "S.A..", "Inc.." and "S.Coop." however they are dotted.
+_LEGAL_FORMS_UNDOTTED = frozenset({m.replace(".", "") for m in ORGANISATION_MARKERS}
+                                  | {"sl", "sll", "slu", "scoop", "scp", "sau"})
 
 
 def is_organisation(value: str) -> bool:
@@ -582,12 +589,69 @@ NON_ACCOUNT_ROUTES = frozenset("""
 # the folders of a home directory that paths show in a login's place ("/Users/Desktop/").
 PLACEHOLDER_LOGINS = frozenset("""
     me you someone somebody name myname yourname your-name your_name myuser username user
-    login uid foo bar baz johndoe janedoe jdoe
+    login uid foo bar baz johndoe janedoe jdoe unknown unset none null
     desktop documents downloads library applications pictures music movies videos
+    channel here everyone
 """.split())
 _PLACEHOLDER_LOGIN = re.compile(
-    r"^(?:(?:my|your|some|the|a|an|test|demo|example)[_.-]?(?:user(?:[_-]?(?:name|id))?|login|"
-    r"name|account)\d*|(?:user|test|demo|guest)[_-]?\d+)$", re.IGNORECASE)
+    r"^(?:(?:my|your|some|the|a|an|test|demo|example|github|gitlab|twitter|slack)[_.-]?"
+    r"(?:user(?:[_-]?(?:name|id))?|login|name|account|handle)\d*|(?:user|test|demo|guest)[_-]?\d+)$",
+    re.IGNORECASE)
+# The words of code: receivers and containers (self, request, config, args, ...) and what a
+# user variable holds (user, name, login, id, ...). A login is not one of them ("kw", "argv"
+# are identifiers), and a dotted or snake_case value made of them is a variable
+# ("request.user", "current_user"), where one made of other words is a login ("jane.roe",
+# "kim_lee").
+CODE_WORDS = frozenset("""
+    self this cls request req g ctx context config conf cfg settings options opts args argv
+    kw kwargs params param env environ os sys session auth current default db user users
+    username usernames login logins name names owner account accounts admin data obj item
+    form profile model instance record row result response resp payload event msg message
+    app client server conn connection get set new old my your the local remote target input
+    value val var str id uid info meta state store props attrs query field key
+""".split())
+# A .env line, or a Docker Compose environment entry ("- DB_USER=...", "DB_USER: ...",
+# docs.docker.com "Set environment variables"): its unquoted values are literals.
+_ENV_STYLE_KEY = re.compile(r"^[ \t]*(?:-[ \t]+)?(?:export[ \t]+)?[A-Z][A-Z0-9_]*[ \t]*(?:=|:[ \t])[ \t]*$")
+_DOTTED_OR_SNAKE = re.compile(r"^[a-z][a-z0-9]*(?:[._][a-z0-9]+)+$")
+# The path before an account in a profile URL: none ("github.com/kim"), or the segments that
+# lead to accounts on sites that have them (SourceForge "u/", LinkedIn "in/", Reddit
+# "user/", Stack Overflow "users/<id>/", GitHub "sponsors/", PyPI "user/").
+_PROFILE_PATH = re.compile(r"^(?:(?:u|in|user|users|sponsors)/(?:\d+/)?)?$", re.IGNORECASE)
+# The text of a URL up to a span: its scheme, then authority and path so far.
+_URL_BEFORE = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<rest>[^\s\"'<>()\[\]]*\[?)$", re.IGNORECASE)
+
+
+def _is_login_reference(value: str, line_before: str) -> bool:
+    """A user value that refers to a variable (``request.user``, ``current_user``) rather
+    than holding a login; dotted and snake_case logins ("jane.roe", "kim_lee") and the values
+    of .env/Compose keys are literals."""
+    if not is_reference(value, line_before) or _ENV_STYLE_KEY.match(line_before):
+        return False
+    if _DOTTED_OR_SNAKE.match(value):
+        return bool(CODE_WORDS & set(re.split(r"[._]", value)))
+    return True
+
+
+def _is_url_piece(context: SpanContext) -> bool:
+    """A span in a URL where no account is: the host ("https://jane.dev/"), a part of a path
+    segment ("/posts/how-to-x"), a segment deeper than a profile's ("/blog/how-to-x"), or a
+    path segment that more path follows (a repository's owner, "github.com/acme/tool"),
+    except a gist's owner. User-info ("https://kim@host"),
+    a profile's last segment ("github.com/kim", "host/@kim", "host/~kim") and a query
+    value ("?id=kim") are accounts."""
+    url = _URL_BEFORE.search(context.line_before)
+    if url is None or url["scheme"].lower() == "file":
+        return False  # (a file: URL's path is a local path: "file:///home/kim/")
+    rest, after = url["rest"], context.after
+    if "/" not in rest:
+        return not re.match(r"(?::[^\s/@]*)?@", after)
+    if not rest.endswith(("/", "@", "~", "=")):
+        return True
+    host, path = rest.split("/", 1)
+    if rest.endswith("/") and not _PROFILE_PATH.match(path):
+        return True  # a deeper segment ("/blog/how-to-x") of a path that names no account
+    return bool(re.match(r"/[^\s\"'<>)\]]", after)) and not host.lower().endswith("gist.github.com")
 _HANDLE = re.compile(r"^[^\W_](?:[\w.-]{0,62}[\w])?$")
 _ORG_SUFFIX = re.compile(r"[-_.](?:inc|llc|ltd|gmbh|labs?|team|org|project|foundation|hq|"
                          r"official|community)$", re.IGNORECASE)
@@ -596,13 +660,17 @@ _ORG_SUFFIX = re.compile(r"[-_.](?:inc|llc|ltd|gmbh|labs?|team|org|project|found
 def username_is_pii(context: SpanContext) -> bool:
     """A person's account handle: not a system account, placeholder, organisation-like name,
     doc tag or decorator, route, e-mail, number or single character (a stand-in: the demo
-    release's fixtures use "a", measured here)."""
+    release's fixtures use "a", measured here), word of code, English stop word (spaCy's
+    list), part of a longer token, or a piece of a URL other than its account."""
     value = context.value.strip().lstrip("@~")
     if len(value) < 2 or not _HANDLE.match(value) or value.isdigit() or "@" in value:
         return False
+    if re.search(r"[A-Za-z0-9_]$", context.before) or re.match(r"[A-Za-z0-9_]", context.after):
+        return False  # part of a token: "kwarg_1", "ios_12_arm64"
     lowered = value.lower()
-    if (is_reference(value, context.line_before) or lowered in PLACEHOLDER_LOGINS
-            or _PLACEHOLDER_LOGIN.match(value)):
+    if (_is_login_reference(value, context.line_before) or lowered in PLACEHOLDER_LOGINS
+            or _PLACEHOLDER_LOGIN.match(value) or lowered in CODE_WORDS
+            or lowered in STOP_WORDS or _is_url_piece(context)):
         return False
     if (is_system_account(value) or is_placeholder(value) or lowered in NON_ACCOUNT_ROUTES
             or _ORG_SUFFIX.search(value) or is_organisation(value.replace("-", " "))):
@@ -626,6 +694,12 @@ _EPONYM_AFTER = re.compile(
 
 
 _NEXT_WORD = re.compile(r"^[\s,]*([^\W\d_][\w.]*)")
+# A family firm's name after a surname: "and Sons", "& Co.", "et Fils", "und Söhne", "e Figli",
+# "y Hijos", "and Associates".
+_FAMILY_FIRM = re.compile(r"^[\s,]*(?:and|&|et|und|y|e)\s+(?:sons?|daughters?|brothers|bros\.?|co\b\.?|"
+                          r"company|fils|söhne|soehne|hijos|figli|partners|associates|asociados)\b",
+                          re.IGNORECASE)
+_GEORGIAN = re.compile(r"[\u10a0-\u10ff\u1c90-\u1cbf\u2d00-\u2d2f]")
 # Words of form labels, never of a name.
 _FORM_WORDS = frozenset({"name", "surname", "firstname", "lastname", "fullname", "username",
                         "example", "sample", "dummy", "placeholder"})
@@ -640,13 +714,18 @@ def name_is_pii(context: SpanContext) -> bool:
     if any(word.casefold() in _FORM_WORDS for word in value.split()):
         return False  # "Maintainer Name", "Your Surname"
     following = _NEXT_WORD.match(context.after)
-    if following and following[1].casefold() in ORGANISATION_MARKERS:
-        return False  # "Acme, Inc.", "Python Packaging Authority Team"
+    if following and (following[1].casefold() in ORGANISATION_MARKERS
+                      or following[1].casefold().replace(".", "") in _LEGAL_FORMS_UNDOTTED):
+        return False  # "Acme, Inc.", "Python Packaging Authority Team", "Red Hat, Inc.."
+    if _FAMILY_FIRM.match(context.after):
+        return False  # "Kennedy and Sons", "Pasquier Masson et Fils"
     if _EPONYM_AFTER.match(context.after):
         return False
     if re.search(r"[A-Za-z0-9_]$", context.before) or re.match(r"^[A-Za-z0-9_]", context.after):
         return False  # inside an identifier: smith_normal_form, getJohnSmith
-    cased = [c for c in letters if c.lower() != c.upper()]
+    # Georgian names are written in Mkhedruli, which Unicode gives capitals (Mtavruli) that
+    # names do not use: a script without case for this check.
+    cased = [c for c in letters if c.lower() != c.upper() and not _GEORGIAN.match(c)]
     return not cased or any(c.isupper() for c in cased)
 
 

@@ -88,6 +88,23 @@ def test_email_hard_negatives(text):
     assert found(EMAIL, text) == []
 
 
+@pytest.mark.parametrize("text, expected", [
+    # a stock local part with a real domain is someone's own mailbox
+    ('author_email = "me@quillfeather-mail.net"', ["me@quillfeather-mail.net"]),
+    ("Kim Lee <name@kimlee-home.org>", ["name@kimlee-home.org"]),
+])
+def test_email_stock_local_part_on_a_real_domain(text, expected):
+    assert found(EMAIL, text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "me@gmail.com, you@yourdomain.org, user@company.com, email@mail.net",
+    "SELECT * FROM users WHERE email LIKE '%@quillmail.net'",
+])
+def test_email_placeholder_mailboxes_and_sql_patterns(text):
+    assert found(EMAIL, text) == []
+
+
 def test_normalise_email():
     assert policy.normalise_email("jane [at] mail [dot] com") == "jane@mail.com"
     assert policy.normalise_email("bob at corp dot co dot uk") == "bob@corp.co.uk"
@@ -346,6 +363,119 @@ def test_username_hard_negatives(text):
     assert found(USERNAME, text) == []
 
 
+@pytest.mark.parametrize("text, expected", [
+    # user_pair: quoted user keys in the pair syntaxes of code
+    ('Map.of("full_name", "Kim Lee", "handle", "mkowalski")', ["mkowalski"]),
+    ('{{"username", "mkowalski"}, {"password", "x"}}', ["mkowalski"]),
+    ('(("username" . "mkowalski") ("password" . "x"))', ["mkowalski"]),
+    ('mapOf("username" to "mkowalski")', ["mkowalski"]),
+    ('new Dictionary<string, string> { ["username"] = "mkowalski" }', ["mkowalski"]),
+    # handle_assignment, xml_user_element, typed_user_assignment, set_user_variable
+    ('{ full_name = "Kim Lee", handle = "mkowalski" }', ["mkowalski"]),
+    ("OWNERS_ONCALL=mkowalski", ["mkowalski"]),
+    ("<server><username>mkowalski</username></server>", ["mkowalski"]),
+    ('Dim AdminUsername As String = "mkowalski"', ["mkowalski"]),
+    ('Database_User : constant String := "mkowalski";', ["mkowalski"]),
+    ('const db_user: &str = "mkowalski";', ["mkowalski"]),
+    ("setenv SSH_USER mkowalski", ["mkowalski"]),
+    ('set(DATABASE_USER "mkowalski")', ["mkowalski"]),
+    ('set adminUsername to "mkowalski"', ["mkowalski"]),
+    # login_call, lisp_user_binding, credential_pair, logfmt_user
+    ('client.login("mkowalski", "Rx7.pine")', ["mkowalski"]),
+    ('(authenticate "mkowalski" "Rx7.pine")', ["mkowalski"]),
+    ('(setq ftp-login "mkowalski")', ["mkowalski"]),
+    ('{:user "mkowalski" :pass "x"}', ["mkowalski"]),
+    ("# login: mkowalski / Rx7.pine", ["mkowalski"]),
+    ("ERROR connection refused (user=kim.lee)", ["kim.lee"]),
+    # dotted and snake_case logins of .env, Compose and YAML keys are literals
+    ("POSTGRES_USER: kim.lee", ["kim.lee"]),
+    ("  - MYSQL_USER=kim_lee", ["kim_lee"]),
+    ("username: kim_lee", ["kim_lee"]),
+    ("Server=db;User Id=kim.lee;Password=x;", ["kim.lee"]),
+    # common_log_format, sshd_log, username_flag, sql_account
+    ('203.0.113.9 - mkowalski [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 2326',
+     ["mkowalski"]),
+    ("sshd[71]: Accepted password for mkowalski from 203.0.113.9 port 22", ["mkowalski"]),
+    ("sshd[71]: Failed password for invalid user kimlee from 203.0.113.9", ["kimlee"]),
+    ("docker login -u mkowalski -p Rx7.pine registry.host.io", ["mkowalski"]),
+    ("twine upload --username mkowalski dist/*", ["mkowalski"]),
+    ('ALTER USER mkowalski IDENTIFIED BY "Rx7.pine";', ["mkowalski"]),
+    ("GRANT ALL ON app.* TO 'kimlee'@'localhost';", ["kimlee"]),
+    # go_mysql_dsn, pgpass_line, tilde_home, todo_owner
+    ('dsn = "mkowalski:Rx7.pine@tcp(db.host.io:3306)/app"', ["mkowalski"]),
+    ("db.host.io:5432:app:kim_lee:Rx7.pine\n", ["kim_lee"]),
+    ("Run from ~mkowalski/bin on the build host", ["mkowalski"]),
+    ("https://launchpad.net/~mkowalski", ["mkowalski"]),
+    ("# TODO(mkowalski): remove after the migration", ["mkowalski"]),
+    # name_handle, profile_link_text, codeowners, gist_url, mentions after people cues
+    ("Per discussion with Kim Lee (@kim.lee).", ["kim.lee"]),
+    ("[@octo42](https://github.com/octo42)", ["octo42", "octo42"]),
+    ('<a href="https://github.com/octo42">@octo42</a>', ["octo42", "octo42"]),
+    ("docs/*  @octo42 @acme/docs-team\n*.py @kim-lee\n", ["octo42", "kim-lee"]),
+    ("https://gist.github.com/octo42/0a1b2c3d4e5f6a7b8c9d", ["octo42"]),
+    ("- Fix a crash in ``x.y`` (#12). Thanks @octo42", ["octo42"]),
+    ("* Add ``--quiet`` by @octo42 in #12", ["octo42"]),
+    ("- Kim Lee <kim@quillmail.net> (gh: @octo42)", ["octo42"]),
+])
+def test_username_new_rules(text, expected):
+    assert found(USERNAME, text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    # comma pairs only in a two-item tuple/brace or a key-value API, not in calls or lists
+    'HTTPDigestAuth("user", "wrongpass")',
+    "keywords = ['acl_target', 'user', 'role', 'vlan']",
+    "<user>root</user>",
+    'handle = "<your handle>"',
+    # references: code words in dotted or snake_case values, expressions
+    "user = current_user",
+    "user = request.user",
+    "login = self.login",
+    "connect(user=db_user)",
+    # a login call with more arguments than user and password (pxssh: server, user, ...)
+    "ssh.login('noserver', 'me', password='s3cret')",
+    "pip install --user requests",
+    "Create user accounts with the admin tool.",
+    "DROP USER IF EXISTS root;",
+    "you can set user defaults",
+    "cd ~/bin",
+    "# TODO(#123): remove",
+    "sort (@list)",
+    "sub f { my ($x) = (@_); }",
+    "[docs](https://github.com/acme/tool)",
+    "https://gist.github.com/ab12cd/",
+    "x = a @b",
+    "cc @channel",
+    "# used to save @ARGV and @kw",
+])
+def test_username_new_rules_hard_negatives(text):
+    assert found(USERNAME, text) == []
+
+
+@pytest.mark.parametrize("text, start, end", [
+    ("see https://kimlee.dev/posts/how-to-x", 12, 18),                # a URL's host
+    ("see https://kimlee.dev/posts/how-to-x", 36, 37),                # part of a path segment
+    ("see https://host.io/blog/how-to-write-tests", 25, 43),          # a slug deeper than a profile
+    ("see https://github.com/acme/tool", 23, 27),                     # a repository's owner
+    ("kwarg_1='kwarg_1'", 9, 14),                                     # part of a token
+    ("ARGV", 0, 4), ("kw", 0, 2), ("here", 0, 4),                     # code and stop words
+])
+def test_username_policy_drops_url_pieces_tokens_and_words(text, start, end):
+    assert not policy.is_pii(USERNAME, text, start, end)
+
+
+@pytest.mark.parametrize("text, start, end", [
+    ("https://github.com/octo42", 19, 25),
+    ("https://mastodon.host.io/@octo42", 26, 32),
+    ("https://kimlee@git.host.io/repo.git", 8, 14),
+    ("https://gist.github.com/octo42/0a1b2c3d4e5f", 24, 30),
+    ("https://stackoverflow.com/users/123/octo42", 36, 42),
+    ("file:///home/mkowalski/notes.txt", 13, 22),
+])
+def test_username_policy_keeps_url_accounts(text, start, end):
+    assert policy.is_pii(USERNAME, text, start, end)
+
+
 # --------------------------------------------------------------------------------------------
 # NAME
 
@@ -387,6 +517,80 @@ def test_name_positives(text, expected):
     "items: (c) Three Apples",
 ])
 def test_name_hard_negatives(text):
+    assert found(NAME, text) == []
+
+
+SPHINX_CONF = """\
+project = u'Tool'
+copyright = u'2013, Kim Lee and contributors'
+latex_documents = [
+  ('index', 'Tool.tex', u'Tool Documentation',
+   u'Kim Lee \\\\and Priya Raman', 'manual'),
+]
+man_pages = [
+    ('index', 'tool', u'Tool Documentation',
+     [u'Ada Quillfeather'], 1)
+]
+texinfo_documents = [
+  ('index', 'Tool', u'Tool Documentation', author, 'Tool', 'One line.', 'Misc'),
+]
+"""
+
+
+@pytest.mark.parametrize("text, expected", [
+    # HTML's copyright sign, REUSE's SPDX tag, Sphinx conf.py
+    ('<div class="footer">&copy;2025 Ada Quillfeather.</div>', ["Ada Quillfeather"]),
+    ("&#169; 2020 Kim Lee", ["Kim Lee"]),
+    ("# SPDX-FileCopyrightText: 2021 Kim Lee", ["Kim Lee"]),
+    ('copyright = f"{date.today().year}, Kim Lee"', ["Kim Lee"]),
+    ('epub_author = "Priya Raman"', ["Priya Raman"]),
+    (SPHINX_CONF, ["Kim Lee", "Kim Lee", "Priya Raman", "Ada Quillfeather"]),
+    # list headers and credits
+    ("Thanks to Kim Lee for the report.", ["Kim Lee"]),
+    ("Credits: Kim Lee, Priya Raman", ["Kim Lee", "Priya Raman"]),
+    ('project_maintainer = "Kim Lee"', ["Kim Lee"]),
+    # the lines of a header comment after a marker line
+    ("# Copyright (C) 2001 Acme Widgets Inc.\n#   Kim Lee - port to Python\n#  2013  Priya Raman"
+     "\n# Licensed under the MIT licence\n", ["Kim Lee", "Priya Raman"]),
+    # records of people
+    ('maintainers = [\n  { name = "Kim Lee", email = "kim@quillmail.net" },\n'
+     '  { name = "Priya Raman", email = "priya@quillmail.net" },\n]\n', ["Kim Lee", "Priya Raman"]),
+    ('{"email": "kim@quillmail.net", "name": "Kim Lee"}', ["Kim Lee"]),
+    ('{"full_name": "Ada Quillfeather", "handle": "adaq"}', ["Ada Quillfeather"]),
+    ('git config --global user.name "Kim Lee"', ["Kim Lee"]),
+    ("[core]\n\tbare = false\n[user]\n\temail = kim@quillmail.net\n\tname = Kim Lee\n",
+     ["Kim Lee"]),
+    # name-addr, mailto links, Markdown credits
+    ("* Kim Lee <kim@quillmail.net> 2014-2016", ["Kim Lee"]),
+    (".. moduleauthor:: Priya Raman <priya@quillmail.net>", ["Priya Raman"]),
+    ('<a href="mailto:kim@quillmail.net">Kim Lee</a>', ["Kim Lee"]),
+    ("- [@kimlee](https://github.com/kimlee) (Kim Lee)", ["Kim Lee"]),
+    ("* **Kim Lee** - *Initial work* - [kimlee](https://github.com/kimlee)", ["Kim Lee"]),
+    ("Patch by [Kim Lee](https://github.com/kimlee).", ["Kim Lee"]),
+    ("Patch by Kim Lee (@kimlee).", ["Kim Lee"]),
+    # names of scripts without case, four-word names
+    ("# Reviewed-by: გოდერძი ჩაჩუა", ["გოდერძი ჩაჩუა"]),
+    ("Author: दुर्गा सरकार", ["दुर्गा सरकार"]),
+    ("Co-authored-by: Timothy Mac Giolla Ghunna", ["Timothy Mac Giolla Ghunna"]),
+])
+def test_name_new_rules(text, expected):
+    assert found(NAME, text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "![Build Status](https://github.com/acme/tool/actions)",
+    "[Getting Started](https://github.com/acme/tool)",
+    "Contact Support Team <help@quillmail.net>",
+    "Copyright 2020 Kennedy and Sons",
+    "Copyright (c) 2020 GitHub Sponsors",
+    'RPM vendor (eg. "Joe Blow <joe@quillmail.net>")',
+    "thanks to the team",
+    "the contributors: see AUTHORS",
+    "Copyright 2020 Kim Lee\nGetting Started\n"[22:],
+    '{ name = "tool", version = "1.0" }',
+    "[alias]\n\tname = Kim Lee\n",
+])
+def test_name_new_rules_hard_negatives(text):
     assert found(NAME, text) == []
 
 

@@ -40,6 +40,10 @@ _USER_KEY = (r"(?:(?<![A-Za-z])(?i:user(?:[_-]?name)?|login|user[ _-]?id|uid)|(?
 # "nick"), quoted: the record's data, not a variable of the code.
 _PAIR_KEYS = r"user(?:[_-]?name)?|userName|login|handle|screen[_-]?name|nick(?:name)?"
 _PAIR_ANCHORS = ("user", "login", "handle", "screen", "nick")
+# Unquoted keys whose value is a person's handle but that are no user key: a record's handle,
+# Twitter's screen_name, IRC's nick, and the on-call person of a rota.
+_HANDLE_KEY = (r"(?:(?<![A-Za-z])(?i:handle|screen[_-]?name|nick(?:name)?|on[_-]?call)|(?<=[a-z])"
+               r"(?:Handle|ScreenName|Nick(?:name)?|Oncall|OnCall))(?![A-Za-z0-9_.-])")
 # Where an @mention names a person: a comment line, or prose (Markdown, plain text) -- two or
 # more words before it, or one of the words that introduce people ("cc @x", "thanks @x").
 _COMMENT_LINE = regex.compile(r"^\s*(?:#(?!\{)|//|/\*|\*|--|;|%|<!--|\"\"\"|'''|rem\b|dnl\b)",
@@ -50,11 +54,13 @@ _PROSE_PREFIX = regex.compile(
     r"assignees?|contact|to)[:,]?\s+)$")
 # Words that introduce the people of a changelog entry or a credit anywhere in a line, with
 # the handles already listed after them: GitHub's generated release notes ("* Fix x by @kim
-# in #12"), "thanks to @a, @b and @c", "(reported by @kim)", "cc @kim".
+# in #12"), "thanks to @a, @b and @c", "(reported by @kim)", "cc @kim", and a site's name
+# before a handle in AUTHORS files ("(gh: @kim)", "Twitter: @kim").
 _PEOPLE_CUE = regex.compile(
     r"(?i:(?<![\w-])(?:thanks?(?:[ \t]+to)?|thank[ \t]+you|thx|kudos(?:[ \t]+to)?|by|cc|ping|"
     r"credits?(?:[ \t]+to)?|courtesy[ \t]+of|props[ \t]+to|h/t|reviewers?|maintainers?|"
-    r"owners?|authors?|assignees?))[:,]?[ \t]+(?:@[\w.-]+[ \t]*(?:,|\band\b|&)[ \t]*)*$")
+    r"owners?|authors?|assignees?|(?:gh|github|gitlab|twitter|mastodon|slack|irc)(?=[ \t]*:)))"
+    r"[:,]?[ \t]+(?:@[\w.-]+[ \t]*(?:,|\band\b|&)[ \t]*)*$")
 
 
 class UsernameRecognizer(ValueRecognizer):
@@ -97,16 +103,48 @@ class UsernameRecognizer(ValueRecognizer):
         # followed by what code does with a variable ("@x[...]", "@x = ...", "@x.y", "@x(").
         Rule("mention", r"(?<![\w.@/+`#'\"-])@(?P<value>[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9]))"
                         r"{0,38})(?![\w@/(\[-]|\.\w|::|[ \t]*=[^=])", 0.6, ("@",)),
-        # A quoted user key paired with a quoted value in the pair syntaxes of code: Java's
-        # Map.of("k", "v"), Kotlin's "k" to "v", Scala's "k" -> "v", Lisp's ("k" . "v") alists,
-        # C++'s {"k", "v"} and C#'s ["k"] = "v" initialisers (the key quoted: data, not code).
-        Rule("user_pair", r"(?<![\w-])[\"'](?i:" + _PAIR_KEYS + r")[\"']\]?[ \t]*(?:,|->|=>|\.|=|:"
-                          r"|[ \t]to)[ \t]*" + QUOTED_VALUE, 0.75, _PAIR_ANCHORS),
+        # A quoted user key paired with a quoted value in the pair syntaxes of code (the key
+        # quoted: data, not code): Kotlin's "k" to "v", Scala's "k" -> "v", Ruby's/PHP's
+        # "k" => "v", C#'s ["k"] = "v", Lisp's ("k" . "v") alists; with a comma, only in a
+        # two-item tuple or brace pair (C++'s {"k", "v"}, ML/F#'s ("k", "v"); not a call's
+        # arguments nor a list of words) or in Java's Map.of/Map.entry, Kotlin's mapOf and
+        # MATLAB's struct, whose arguments alternate keys and values.
+        Rule("user_pair",
+             r"(?<![\w-])[\"'](?i:" + _PAIR_KEYS + r")[\"']\]?(?:[ \t]*(?:->|=>|=|:)|[ \t]+(?:to|\.)"
+             r")[ \t]*" + QUOTED_VALUE
+             + r"|(?<![\w.$])[({\[][ \t]*[\"'](?i:" + _PAIR_KEYS + r")[\"'][ \t]*,[ \t]*" + QUOTED_VALUE
+             + r"[ \t]*[)}\]]"
+             r"|\b(?:Map\.(?:of|entry)|mapOf|hashMapOf|struct)\([^\n]*?(?<![\w-])[\"'](?i:" + _PAIR_KEYS
+             + r")[\"'][ \t]*,[ \t]*" + QUOTED_VALUE, 0.75, _PAIR_ANCHORS),
+        Rule("handle_assignment", _HANDLE_KEY + ASSIGN + ASSIGNED_VALUE, 0.75,
+             ("handle", "screen", "nick", "oncall", "on_call", "on-call")),
+        # The text of an XML element named for an account (Maven's settings.xml <username>,
+        # <user>/<login> elements of configuration files).
+        Rule("xml_user_element", r"<(?P<tag>(?i:user(?:name)?|login))>[ \t]*(?P<value>[^<>\s]{1,64})"
+                                 r"[ \t]*</(?P=tag)>", 0.75, ("<user", "<login")),
         # A user-named variable declared with its type: VB's "Dim x As String = ...", Ada's
-        # "X : constant String := ...", Python/TypeScript annotations "x: str = ...".
+        # "X : constant String := ...", annotations "x: str = ..." (Python), ": string"
+        # (TypeScript), ": String" (Kotlin, Swift, Scala), ": &str" (Rust), Go's "x string =".
         Rule("typed_user_assignment",
-             _USER_KEY + r"(?:[ \t]+(?i:as)[ \t]+(?i:string)|[ \t]*:[ \t]*(?:(?i:constant)[ \t]+)?"
-             r"(?i:string|str))[ \t]*:?=[ \t]*" + QUOTED_VALUE, 0.75, ("user", "login")),
+             _USER_KEY + r"(?:[ \t]*:[ \t]*(?:(?i:constant)[ \t]+)?&?(?:'static[ \t]+)?|[ \t]+(?:(?i:as)"
+             r"[ \t]+)?)(?i:string|str)[ \t]*:?=[ \t]*" + QUOTED_VALUE, 0.75, ("user", "login")),
+        # A user-named variable set by a command: csh's "setenv DB_USER alice", CMake's
+        # "set(DB_USER alice)", AppleScript's "set dbUser to alice".
+        Rule("set_user_variable",
+             r"\bsetenv[ \t]+[\w-]*?" + _USER_KEY + r"[ \t]+(?:" + QUOTED_VALUE
+             + r"|(?P<value>[A-Za-z_][\w.-]{0,63})(?=[ \t]*(?m:$)))"
+             r"|\bset\([ \t]*[\w-]*?" + _USER_KEY + r"[ \t]+(?:" + QUOTED_VALUE
+             + r"|(?P<value>[A-Za-z_][\w.-]{0,63})(?=[ \t]*\)))"
+             r"|\bset[ \t]+[\w-]*?" + _USER_KEY + r"[ \t]+to[ \t]+" + QUOTED_VALUE, 0.75,
+             ("setenv", "set")),
+        # The user argument of a login call: Python's smtplib/ftplib/imaplib
+        # "login(user, password)" and "authenticate(user, password)" APIs, with exactly two
+        # arguments, both quoted literals ("client.login('alice', 's3cret')",
+        # "(authenticate \"alice\" \"s3cret\")"); pxssh's login(server, user, ...) has three.
+        Rule("login_call",
+             r"(?<![\w-])(?i:login|authenticate)\b[ \t]*(?:\([ \t]*|[ \t](?=[ \t]*[\"']))[ \t]*"
+             + QUOTED_VALUE + r"[ \t]*,?[ \t]*(?:\"[^\"\n]+\"|'[^'\n]+')[ \t]*(?:\)|;|(?m:$))", 0.75,
+             ("login", "authenticate")),
         # Lisp definitions of a user-named variable: Emacs Lisp setq/defvar/defcustom, Common
         # Lisp defparameter, Clojure def, Scheme define; and Clojure/EDN keyword maps.
         Rule("lisp_user_binding",
@@ -144,14 +182,21 @@ class UsernameRecognizer(ValueRecognizer):
         # SQL Server) and MySQL's 'user'@'host' account names.
         Rule("sql_account", r"(?i:\b(?:create|alter|drop)[ \t]+(?:user|login)[ \t]+(?:if[ \t]+(?:not"
                             r"[ \t]+)?exists[ \t]+)?)[\"'`\[]?(?P<value>[A-Za-z_][\w.-]{0,63})(?![\w(])"
+                            # what follows an account name in SQL, not in prose ("create user
+                            # accounts with ..."): IDENTIFIED BY, WITH PASSWORD, PASSWORD, a
+                            # closing quote or bracket, @host, FROM/FOR LOGIN, ";" or the end
+                            r"(?=[\"'`\]]|[ \t]*(?:;|@|(?m:$))|[ \t]+(?i:identified|with[ \t]+(?:encrypted"
+                            r"[ \t]+)?password|password|from|for[ \t]+login)\b)"
                             r"|[\"'`](?P<value>[A-Za-z_][\w.-]{0,31})[\"'`]@[\"'`][\w.%-]+[\"'`]", 0.75,
              ("user", "login", "'@", "\"@", "`@")),
         # Go's MySQL DSN (go-sql-driver/mysql): user:password@tcp(host:port)/dbname.
         Rule("go_mysql_dsn", r"(?<![\w.-])(?P<value>[A-Za-z_][\w.-]{0,63}):[^\s@\"'/]{0,128}"
                              r"@(?:tcp|tcp6|unix|udp)\(", 0.85, ("@tcp", "@unix", "@udp")),
         # PostgreSQL's password file (~/.pgpass): hostname:port:database:username:password.
-        Rule("pgpass_line", r"(?m:^)[ \t]*(?:[\w.-]+|\*|\[[0-9A-Fa-f:.]+\]):(?:\d{1,5}|\*):[^:\s]+:"
-                            r"(?P<value>[A-Za-z_][\w.-]{0,63}):\S+[ \t]*$", 0.85),
+        # (The regex opens with the ":" before the port, a literal that the regex engine scans
+        # for fast, and reads the host behind it.)
+        Rule("pgpass_line", r"(?<=(?m:^)[ \t]*(?:[\w.-]+|\*|\[[0-9A-Fa-f:.]+\])):(?:\d{1,5}|\*):[^:\s]+:"
+                            r"(?P<value>[A-Za-z_][\w.-]{0,63}):\S+[ \t]*(?m:$)", 0.85),
         # A home directory by tilde expansion (POSIX shell "~alice/") or Apache's UserDir
         # URLs ("/~alice/"); POSIX portable user names start with a lower-case letter or "_".
         Rule("tilde_home", r"(?<![\w~\\$.-])~(?P<value>[a-z_][a-z0-9_.-]{0,31})(?=/)", 0.85, ("~",)),
@@ -205,16 +250,21 @@ _NAME_MARKER = (
     # "(c) 2010 Name": the copyright sign spelled out, with the year that makes it one
     r"\((?i:c)\)(?=[ \t]*\d{4}))"
 )
+# "author" or "maintainer" as the last word of a variable: project_maintainer,
+# PROJECT_MAINTAINER, projectMaintainer (a rule of its own: as a branch of _NAME_MARKER its
+# look-behinds made that regex 2-3 times slower, measured on the demo corpus).
+_VARIABLE_NAME_MARKER = (r"(?:(?<=[A-Za-z0-9]_)(?i:authors?|maintainers?)|(?<=[a-z])(?:Authors?"
+                         r"|Maintainers?))(?![\w-])")
 _NAME_ANCHORS = ("author", "maintainer", "by", "copyright", "©", "(c)", "&copy;", "&#169;",
                  "&#x", "spdx-file", "epub_", "credit", "contributor", "thanks to", "作者", "作成者",
                  "著者", "维护者", "維護者", "저자", "작성자")
 # What may stand between the marker and the first name: punctuation, "(c)", years,
 # "name =", "by", list bullets, a string prefix (u'...', f"..."), an f-string's year
 # ("{date.today().year}", Sphinx conf.py's copyright), and at most one line break.
-_LEAD_IN_PIECES = (r"(?:\((?i:c)\)|[ \t:=,\"'\[\]{}()*#>.-]|©|&copy;|&#169;|&#[xX]0*[aA]9;|"
+_LEAD_IN_PIECES = (r"(?:\{[^{}\n]{0,40}(?i:year|date|now)[^{}\n]{0,20}\}|\((?i:c)\)|"
+                   r"[ \t:=,\"'\[\]{}()*#>.-]|©|&copy;|&#169;|&#[xX]0*[aA]9;|"
                    r"\d{4}(?:[ \t]*[-–][ \t]*(?:\d{4}|present))?|(?i:name)[ \t]*[=:]|(?i:by)\b|"
-                   r"(?<![\w])[uUrRbBfF]{1,2}(?=[\"'])|"
-                   r"\{[^{}\n]{0,40}(?i:year|date|now)[^{}\n]{0,20}\}){0,24}")
+                   r"(?<![\w])[uUrRbBfF]{1,2}(?=[\"'])){0,24}")
 _LEAD_IN = regex.compile(rf"{_LEAD_IN_PIECES}(?:\n{_LEAD_IN_PIECES})?")
 # Between two names: a comma, "and", "&", "/", LaTeX's "\and" (Sphinx latex_documents), and
 # the e-mail or URL in brackets after one.
@@ -232,7 +282,7 @@ _SPACED_UNCASED_WORD = (r"(?:(?!\p{Han}|\p{Hiragana}|\p{Katakana}|\p{Hangul})[\p
                         r"[\p{Lo}\p{Georgian}\p{M}]{1,30})")
 _PERSON_PATTERN = (
     rf"(?:(?:{_INITIAL}[ \t]*)+{_WORD}"
-    rf"|{_WORD}(?:[ \t]+(?:{_INITIAL}|{_PARTICLE}))*[ \t]+{_WORD}(?:[ \t]+{_WORD})?"
+    rf"|{_WORD}(?:[ \t]+(?:{_INITIAL}|{_PARTICLE}))*[ \t]+{_WORD}(?:[ \t]+{_WORD}){{0,2}}"
     rf"|{_UNCASED}{{2,4}}(?!{_UNCASED})"
     rf"|{_SPACED_UNCASED_WORD}(?:[ \t]+{_SPACED_UNCASED_WORD}){{1,3}})"
     rf"(?![\w@])")
@@ -319,6 +369,30 @@ def _sphinx_authors(text: str, position: int) -> Iterator[tuple[int, int]]:
             yield from _people(text, token.start(group), token.end(group))
 
 
+# A "name = ..." line of a git config section, and the start of the next section.
+_GITCONFIG_NAME = regex.compile(rf"[ \t]*name[ \t]*=[ \t]*\"?(?P<person>{_PERSON_PATTERN})\"?[ \t]*$",
+                                regex.MULTILINE)
+MAX_GITCONFIG_LINES = 10
+
+
+def _gitconfig_user_name(text: str, position: int) -> Iterator[tuple[int, int]]:
+    """The name of the [user] section whose header ends at ``position``: its "name = ..."
+    line among the section's next lines (until the next section)."""
+    line_end = position
+    for _ in range(MAX_GITCONFIG_LINES):
+        if line_end < 0 or line_end >= len(text):
+            return
+        start = line_end + 1
+        line_end = text.find("\n", start)
+        stop = len(text) if line_end < 0 else line_end
+        if text[start:stop].lstrip().startswith("["):
+            return
+        found = _GITCONFIG_NAME.match(text, start, stop)
+        if found:
+            yield found.span("person")
+            return
+
+
 class NameRecognizer(ValueRecognizer):
     """Names of people in author, maintainer, sign-off and copyright lines (one span per
     person of a list), in records of people (PEP 621 authors tables, package.json people,
@@ -330,6 +404,7 @@ class NameRecognizer(ValueRecognizer):
     # organisations, placeholders and eponyms but cannot confirm a person.
     RULES = (
         Rule("name_after_marker", _NAME_MARKER, 0.7, _NAME_ANCHORS),
+        Rule("name_after_variable", _VARIABLE_NAME_MARKER, 0.7, ("author", "maintainer")),
         # Sphinx conf.py: latex_documents, man_pages, texinfo_documents (their authors).
         Rule("sphinx_documents", r"(?<![\w.])(?P<sphinx>latex_documents|man_pages|"
                                  r"texinfo_documents)[ \t]*=[ \t]*\[", 0.7,
@@ -349,11 +424,18 @@ class NameRecognizer(ValueRecognizer):
         # git's user.name ("git config user.name 'Jane Smith'", git-config(1)).
         Rule("git_user_name", r"(?<![\w.-])(?i:user\.name)(?:[ \t]*=[ \t]*|[ \t]+)"
                               rf"(?:{_QUOTED_NAME}|{_NAME_VALUE}(?=[ \t]*$))", 0.7, ("user.name",)),
+        # git's config file: the "name" of its [user] section (git-config(1), "user.name").
+        Rule("gitconfig_user_section", r"(?m:^)[ \t]*(?P<gitconfig>\[user\])[ \t]*(?m:$)", 0.7,
+             ("[user]",)),
         # An RFC 5322 name-addr, "Jane Smith <jane@example.org>", where a list or a field
         # holds it: at the start of a line or after ":", ",", ";", a bracket, a quote, "=",
         # a bullet or a year.
         Rule("name_addr", r"(?<=(?:(?m:^)|[:,;(\[{\"'=>*•|/–—-]|\d{4})[ \t]*)" + _NAME_VALUE
                           + r"[ \t]*<[^<>@\s]{1,64}@[^<>\s]{1,255}>", 0.7, ("@",)),
+        # "Jane Smith (@jsmith)": a name before a handle in brackets (AUTHORS files, credits,
+        # changelogs), as the USERNAME rule name_handle reads it.
+        Rule("name_before_handle", _NAME_VALUE + r"\**[ \t]+\(@[A-Za-z0-9][\w.-]{0,38}\)", 0.7,
+             ("(@",)),
         # An HTML mailto: link (RFC 6068) whose text is the addressee's name.
         Rule("mailto_link_text", r"href=[\"']mailto:[^\"'\s]+[\"'][^>]*>[ \t]*" + _NAME_VALUE
                                  + r"[ \t]*</a>", 0.7, ("mailto:",)),
@@ -361,7 +443,7 @@ class NameRecognizer(ValueRecognizer):
         # profile URLs): "[Jane Smith](https://github.com/jsmith)", "**Jane Smith** - [@jsmith]
         # (https://...)" (the README template's Authors list) and "[@jsmith](...) (Jane Smith)".
         Rule("profile_link_name",
-             r"\[" + _NAME_VALUE + _PROFILE_TARGET
+             r"(?<!!)\[" + _NAME_VALUE + _PROFILE_TARGET + r"[\w.-]{1,39}/?\)"
              + r"|" + _NAME_VALUE + r"(?:\*\*|__)?[ \t]+[-–—][ \t]+(?:\*[^*\n]{1,60}\*[ \t]+[-–—]"
              r"[ \t]+)?\[@?[\w.-]{1,39}" + _PROFILE_TARGET
              + r"|" + _PROFILE_TARGET + r"[\w.-]{1,39}/?\)[ \t]*\(" + _NAME_VALUE + r"\)", 0.7,
@@ -378,6 +460,8 @@ class NameRecognizer(ValueRecognizer):
             yield from match.spans("value")
         elif "sphinx" in groups:
             yield from _sphinx_authors(text, match.end())
+        elif "gitconfig" in groups:
+            yield from _gitconfig_user_name(text, match.end())
         else:
             yield from _people(text, _LEAD_IN.match(text, match.end()).end())
             yield from _continuation_people(text, match.start())

@@ -18,11 +18,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from pii.entities import EMAIL, ENTITIES, IP_ADDRESS, KEY, NAME, PASSWORD, USERNAME
-from pii.synth import syntax
+from pii.synth import independent, syntax
 from pii.synth.contexts import Context, load_contexts
 from pii.synth.render import BlockRenderer, Piece, can_embed, indent
 from pii.synth.templates import TEMPLATES, Template
-from pii.synth.values import ValueFactory
+from pii.synth.values import ENV_LOOKUP, ValueFactory
 
 MAX_CHARS = 2500  # the brief: a 512-token window should usually cover a document
 MIN_LINES, MAX_LINES = 5, 60
@@ -141,6 +141,23 @@ class _Pool:
                     negatives[template.family].append(template)
             self._cache[host] = ({k: dict(v) for k, v in positives.items()}, dict(negatives))
         return self._cache[host]
+
+
+class IndependentNegatives(ValueFactory):
+    """A ValueFactory whose hard negatives of the kinds in ``pools`` are drawn from those pools
+    (every value of a kind equally likely); other kinds as before. The test split's factory."""
+
+    def __init__(self, pools: independent.Pools) -> None:
+        super().__init__()
+        self.values = {
+            kind: tuple(v for values in by_source.values() for v in values)
+            for kind, by_source in pools.items()
+        }
+
+    def negative(self, kind: str, rng: random.Random) -> str:
+        if kind not in self.values:
+            return super().negative(kind, rng)
+        return rng.choice(self.values[kind])
 
 
 def _pick(rng: random.Random, by_family: dict[str, list[Template]]) -> Template:
@@ -444,10 +461,14 @@ def build_dataset(
 
     Train uses ``seed``, test ``seed + 1`` and validation ``seed + 2`` (with the training
     templates and repositories); train and test contexts come from disjoint repositories and
-    templates from disjoint variants (see :mod:`pii.synth.templates`). Same inputs and seed give
-    byte-identical files.
+    templates from disjoint variants (see :mod:`pii.synth.templates`). The test split's hard
+    negatives of the kinds in :data:`pii.synth.independent.KINDS` come from the test
+    repositories' files and the standards (:mod:`pii.synth.independent`), not from
+    ``values.py``; stats.json counts them by source. Same inputs and seed give byte-identical
+    files.
     """
     loaded = load_contexts(shards_dir)
+    pools = independent.pools(shards_dir)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     factory = ValueFactory()
@@ -457,15 +478,24 @@ def build_dataset(
         "splits": {},
         "templates": {split: sum(1 for t in TEMPLATES if t.split == split) for split in SPLITS}
         | {"families": len({t.family for t in TEMPLATES})},
+        "test_negative_pools": {
+            kind: {source: len(values) for source, values in by_source.items()}
+            for kind, by_source in pools.items()
+        },
     }
     splits = [("train", n_train, seed), ("test", n_test, seed + 1)]
     if n_validation:
         splits.append((VALIDATION, n_validation, seed + 2))
     for split, n, split_seed in splits:
-        records = list(generate(loaded.contexts, n, split, split_seed, factory))
+        split_factory = IndependentNegatives(pools) if split == "test" else factory
+        records = list(generate(loaded.contexts, n, split, split_seed, split_factory))
         with open(out / f"{split}.jsonl", "w", encoding="utf-8") as handle:
             handle.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
         stats["splits"][split] = split_stats(records)
+        if split == "test":
+            stats["splits"][split]["hard_negative_sources"] = independent.source_counts(
+                records, pools, fallback="values.py", env_kind=ENV_LOOKUP
+            )
     (out / "stats.json").write_text(
         json.dumps(stats, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
     )
