@@ -3,19 +3,25 @@ context cleaning and the variety of names. Shards are written here with pyarrow.
 
 from __future__ import annotations
 
+import ast
+import base64
 import collections
+import hashlib
+import hmac
+import inspect
 import ipaddress
 import json
 import random
 import re
 import unicodedata
+import uuid
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from pii.entities import EMAIL, ENTITIES, IP_ADDRESS, KEY, NAME, PASSWORD, USERNAME
-from pii.synth import build_dataset, generate, load_contexts, syntax
+from pii.synth import build_dataset, generate, independent, load_contexts, syntax, values
 from pii.synth.contexts import drop_reason, repo_split
 from pii.synth.generate import MAX_CHARS, MAX_LINES, MIN_LINES, compatible, render_block
 from pii.synth.render import BlockRenderer
@@ -406,3 +412,156 @@ def test_bad_input_gets_clear_errors(shards, tmp_path, loaded):
         list(generate(loaded.contexts, 1, "dev", 0))
     with pytest.raises(ValueError, match="no test contexts"):
         list(generate([c for c in loaded.contexts if c.split == "train"], 1, "test", 0))
+
+
+# -- the test split's hard negatives from independent sources (issue 8, item 6) ---------------
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+SHARED_DIGEST = _sha256("in-both-splits")
+TRAIN_DIGEST = _sha256("train-only")
+
+
+def _fixture_file(repo: str, r: int) -> str:
+    """Synthetic look-alikes: harvestable ones, one next to a secret word, one in both splits."""
+    lines = [f'SHARED = "{SHARED_DIGEST}"  # sha256 of the shared fixture']
+    if repo_split(repo) == "train":
+        return "\n".join([*lines, f'TRAIN_ONLY = "{TRAIN_DIGEST}"  # sha256 of a train fixture'])
+    icon = base64.b64encode(bytes(range(r, r + 30))).decode()
+    return "\n".join(
+        [
+            *lines,
+            f'EXPECTED = "{_sha256(f"fixture-{r}")}"  # sha256 of the fixture',
+            f'REQUEST_ID = "{uuid.uuid5(uuid.NAMESPACE_URL, f"https://fixture.test/{r}")}"',
+            f'__version__ = "4.{r}.2.7"',
+            f'BIND = "192.168.{40 + r}.7"',
+            f'ICON = "data:image/png;base64,{icon}"',
+            f'SIGNING_SECRET = "{_sha256(f"seed-{r}")}"  # sha256 of the seed',
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def harvest_shards(tmp_path_factory):
+    """Two train and two test repositories, each with a Python context and a fixture file."""
+    root = tmp_path_factory.mktemp("harvest")
+    rows = []
+    for r, repo in enumerate(_repos("train", 2) + _repos("test", 2)):
+        for path, language, content in (
+            ("pkg/core.py", "python", PYTHON),
+            ("web/join.js", "javascript", JAVASCRIPT),
+            ("README.md", "markdown", MARKDOWN),
+            ("tests/fixtures.py", "python", _fixture_file(repo, r)),
+        ):
+            rows.append({"repo": repo, "path": path, "language": language, "content": content})
+    pq.write_table(pa.Table.from_pylist(rows), root / "part-0.parquet")
+    return root
+
+
+def test_harvest_takes_look_alikes_of_test_repositories_only(harvest_shards):
+    harvested = independent.harvest(harvest_shards)
+    test_rs = (2, 3)  # the fixture's test repositories
+    assert harvested["sha256_digest"] == tuple(sorted(_sha256(f"fixture-{r}") for r in test_rs))
+    assert len(harvested["uuid"]) == 2
+    assert harvested["version4"] == tuple(f"4.{r}.2.7" for r in test_rs)
+    assert harvested["non_public_ip"] == tuple(f"192.168.{40 + r}.7" for r in test_rs)
+    assert len(harvested["data_uri"]) == 2
+    everything = {v for values in harvested.values() for v in values}
+    for left_out in (SHARED_DIGEST, TRAIN_DIGEST, *(_sha256(f"seed-{r}") for r in test_rs)):
+        assert left_out not in everything  # in a train repository, or next to a secret word
+
+
+def test_standards_tables_hold_the_values_the_standards_print():
+    pools = independent.standards()
+    assert "900150983cd24fb0d6963f7d28e17f72" in pools["md5_digest"]["RFC 1321"]  # MD5("abc")
+    assert (
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"  # SHA-256("abc")
+        in pools["sha256_digest"]["RFC 6234"]
+    )
+    assert "a9993e364706816aba3e25717850c26c9cd0d89d" in pools["git_sha"]["RFC 3174"]
+    assert "4b825dc642cb6eb9a060e54bf8d69288fbee4904" in pools["git_sha"]["git object format"]
+    assert "5df41881-3aed-3515-88a7-2f4a814cf09e" in pools["uuid"]["RFC 9562"]
+    # RFC 7519 §3.1's JWT verifies with the HMAC key of RFC 7515 Appendix A.1.
+    key = "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"
+    (jwt,) = pools["documented_example_key"]["RFC 7519"]
+    signing_input, _, signature = jwt.rpartition(".")
+
+    def b64url(text: str) -> bytes:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+    mac = hmac.new(b64url(key), signing_input.encode(), hashlib.sha256).digest()
+    assert mac == b64url(signature)
+    for name, networks in independent.ADDRESS_BLOCKS:
+        nets = [ipaddress.ip_network(n) for n in networks]
+        for value in pools["non_public_ip"][name]:
+            assert any(ipaddress.ip_address(value) in net for net in nets), (name, value)
+    for uri in pools["data_uri"]["RFC 2397/2083"]:
+        assert base64.b64decode(uri.removeprefix("data:image/png;base64,")).startswith(
+            b"\x89PNG\r\n\x1a\n"
+        )
+    assert all(re.fullmatch(r"\d+(\.\d+){3}", v) for v in pools["version4"]["PEP 440"])
+
+
+def test_independent_sources_do_not_restate_values_py():
+    source = inspect.getsource(independent)
+    imported = {
+        node.module
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert not imported & {"pii.policy", "pii.synth.values"}
+    listed = {
+        v
+        for v in vars(values).values()
+        if isinstance(v, tuple) and v and all(isinstance(x, str) for x in v)
+        for v in v
+    }
+    standard = {v for by in independent.standards().values() for vs in by.values() for v in vs}
+    # Only values both sides take from the same document: AWS's example pair, LSB's accounts.
+    assert standard & listed == {*independent.AWS_EXAMPLE_KEYS, "root", "daemon", "nobody"}
+
+
+def _jsonl(records: list[dict]) -> bytes:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+
+
+def test_test_negatives_come_from_independent_sources_and_train_is_unchanged(
+    harvest_shards, tmp_path
+):
+    stats = build_dataset(harvest_shards, tmp_path / "a", 60, 150, seed=5, n_validation=20)
+    build_dataset(harvest_shards, tmp_path / "b", 60, 150, seed=5, n_validation=20)
+    for name in ("train.jsonl", "validation.jsonl", "test.jsonl", "stats.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    # Train and validation are what the generator writes with values.py's negatives.
+    contexts = load_contexts(harvest_shards).contexts
+    for split, n, seed in (("train", 60, 5), ("validation", 20, 7)):
+        expected = _jsonl(list(generate(contexts, n, split, seed, ValueFactory())))
+        assert (tmp_path / "a" / f"{split}.jsonl").read_bytes() == expected
+    pools = independent.pools(harvest_shards)
+    allowed = {k: {v for vs in by.values() for v in vs} for k, by in pools.items()}
+    assert pools["sha256_digest"]["shards"] and pools["uuid"]["shards"]
+    harvested = {v for by in pools.values() for v in by.get(independent.SHARDS, ())}
+    records = {
+        split: [json.loads(line) for line in (tmp_path / "a" / f"{split}.jsonl").open()]
+        for split in ("train", "test")
+    }
+    covered = 0
+    for split, docs in records.items():
+        for record in docs:
+            for negative in record["negatives"]:
+                value = record["text"][negative["start"] : negative["end"]]
+                if split == "train":
+                    assert value not in harvested
+                elif negative["kind"] in allowed:
+                    assert value in allowed[negative["kind"]], (negative["kind"], value)
+                    covered += 1
+    assert covered >= 20
+    sources = stats["splits"]["test"]["hard_negative_sources"]
+    assert "unknown" not in sources["total"]
+    assert sum(sources["total"].values()) == sum(len(r["negatives"]) for r in records["test"])
+    for kind in independent.KINDS:
+        assert "values.py" not in sources["by_kind"].get(kind, {}), kind
+    assert stats["test_negative_pools"]["uuid"]["shards"] == 2

@@ -136,7 +136,7 @@ class UsernameRecognizer(ValueRecognizer):
              r"|\bset\([ \t]*[\w-]*?" + _USER_KEY + r"[ \t]+(?:" + QUOTED_VALUE
              + r"|(?P<value>[A-Za-z_][\w.-]{0,63})(?=[ \t]*\)))"
              r"|\bset[ \t]+[\w-]*?" + _USER_KEY + r"[ \t]+to[ \t]+" + QUOTED_VALUE, 0.75,
-             ("setenv", "set")),
+             ("user", "login")),  # (the key holds one; "set" is on too many lines)
         # The user argument of a login call: Python's smtplib/ftplib/imaplib
         # "login(user, password)" and "authenticate(user, password)" APIs, with exactly two
         # arguments, both quoted literals ("client.login('alice', 's3cret')",
@@ -420,7 +420,7 @@ class NameRecognizer(ValueRecognizer):
              rf"[ \t]*[\"']?(?i:name)[\"']?[ \t]*[=:][ \t]*{_QUOTED_NAME}"
              r"|(?<![\w-])[\"'\[]?(?i:full[_-]?name|display[_-]?name|real[_-]?name)[\"'\]]?[ \t]*"
              rf"(?:=>|->|[=:,]|[ \t]to|\.)[ \t]*{_QUOTED_NAME}", 0.7,
-             ("name",)),
+             ("mail", "full", "display", "real")),  # (each branch holds one; "name" is common)
         # git's user.name ("git config user.name 'Jane Smith'", git-config(1)).
         Rule("git_user_name", r"(?<![\w.-])(?i:user\.name)(?:[ \t]*=[ \t]*|[ \t]+)"
                               rf"(?:{_QUOTED_NAME}|{_NAME_VALUE}(?=[ \t]*$))", 0.7, ("user.name",)),

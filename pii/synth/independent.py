@@ -8,8 +8,9 @@ their values instead from
   (hex digests next to a digest word, UUIDs, four-part versions, image data URIs, private and
   documentation addresses), never next to a secret word and never found in a training
   repository's files;
-- the standards that define them: the tables below, each with its citation (values
-  generated inside a standard's ranges or grammar where it defines a form, not values).
+- the standards that define them: the tables below, each with its citation; where a standard
+  defines ranges or a grammar rather than values (addresses, versions, images), values are
+  generated inside them with fixed seeds.
 
 The other kinds still come from ``values.py``; stats.json counts the test negatives by source.
 This module imports neither ``pii.policy`` nor ``pii.synth.values``.
@@ -201,7 +202,8 @@ def _png_data_uris() -> tuple[str, ...]:
     return tuple(dict.fromkeys(uris))
 
 
-def sha1(data: bytes) -> str:
+def _sha1(data: bytes) -> str:
+    """Hex SHA-1."""
     return hashlib.sha1(data).hexdigest()
 
 
@@ -229,9 +231,9 @@ def standards() -> Pools:
             "git object format": tuple(hashlib.sha256(o).hexdigest() for o in GIT_EMPTY_OBJECTS),
         },
         "git_sha": {
-            "git object format": _abbreviated([sha1(o) for o in GIT_EMPTY_OBJECTS]),
+            "git object format": _abbreviated([_sha1(o) for o in GIT_EMPTY_OBJECTS]),
             # RFC 3174 §7.3: TEST1 and TEST2 are RFC 6234's TEST1 and TEST2_1.
-            "RFC 3174": _abbreviated([sha1(s.encode()) for s in RFC6234_INPUTS[:2]]),
+            "RFC 3174": _abbreviated([_sha1(s.encode()) for s in RFC6234_INPUTS[:2]]),
         },
         "version4": {"PEP 440": _pep440_versions()},
         "system_account": {"LSB": LSB_USERS},
