@@ -420,7 +420,8 @@ class NameRecognizer(ValueRecognizer):
              rf"[ \t]*[\"']?(?i:name)[\"']?[ \t]*[=:][ \t]*{_QUOTED_NAME}"
              r"|(?<![\w-])[\"'\[]?(?i:full[_-]?name|display[_-]?name|real[_-]?name)[\"'\]]?[ \t]*"
              rf"(?:=>|->|[=:,]|[ \t]to|\.)[ \t]*{_QUOTED_NAME}", 0.7,
-             ("mail", "full", "display", "real")),  # (each branch holds one; "name" is common)
+             ("mail", "full_", "full-", "fullname", "display_", "display-", "displayname", "real_",
+              "real-", "realname")),  # (each branch holds one; "name" is on too many lines)
         # git's user.name ("git config user.name 'Jane Smith'", git-config(1)).
         Rule("git_user_name", r"(?<![\w.-])(?i:user\.name)(?:[ \t]*=[ \t]*|[ \t]+)"
                               rf"(?:{_QUOTED_NAME}|{_NAME_VALUE}(?=[ \t]*$))", 0.7, ("user.name",)),
