@@ -169,12 +169,20 @@ def _cue_words(words: str, extra: str = "") -> regex.Pattern:
     return regex.compile(part + (f"|{extra}" if extra else ""))
 
 
+# "auth", "authn", "authenticate(d)", "authorization" ... but not "author"; "connect",
+# "connection(s)" but not "connectivity"; "pass" as a name ("db_pass", "PASS=", "pass:"), not
+# the verb or Python's statement: "pass" touching punctuation ("db_pass", "mailer-pass",
+# ":pass", '"pass"', "<pass>", "PASS="), or a CamelCase part ("dbPass").
+_AUTH = r"auth(?:n|z|enticat\w*|ori[sz]\w*|token)?|o?auth2?"
+_PASS_NAME = (r"(?:(?<=[_.:\"'<*-])|(?<=[a-z])(?=P))(?i:pass)(?![a-z])"
+              r"|(?<![A-Za-z])(?i:pass)(?=[ \t]*[:=]|[_\"'>*-])")
 MODEL_CUES: dict[str, regex.Pattern] = {
-    PASSWORD: _cue_words(r"pass(?:word|wd|phrase)?s?|pwd|pw|secrets?|login|credentials?"
-                         r"|auth\w*|connect\w*",
-                         r"://[^\s/@]*:[^\s/@]*@|:\d{2,5}:"),  # URL user-info; .pgpass lines
-    KEY: _cue_words(r"keys?|secrets?|tokens?|auth\w*|bearer|basic|api|private|credentials?"
-                    r"|pass(?:word)?|sign\w*"),
+    PASSWORD: _cue_words(rf"pass(?:word|wd|phrase)s?|smtp_?pass|pwd|pw|secrets?|login|credentials?"
+                         rf"|{_AUTH}|connect(?:ion)?s?",
+                         # a name "pass"; URL user-info; .pgpass lines
+                         rf"{_PASS_NAME}|://[^\s/@]*:[^\s/@]*@|:\d{{2,5}}:"),
+    KEY: _cue_words(rf"keys?|secrets?|tokens?|{_AUTH}|bearer|basic|api|private|credentials?"
+                    r"|pass(?:word)?|sign(?:ed|ing|ature)?s?"),
     USERNAME: _cue_words(r"user(?:name)?s?|login|owner|author|by|handle|account|github|gitlab"
                          r"|home|thanks?|ping|cc|members?|maintainers?|reviewers?|todo|fixme|xxx"
                          r"|hack|note|contact|slack|twitter|names?|connect\w*|on-?call",

@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import dataclasses
+import functools
 import ipaddress
 import json
 import math
 import re
+import sys
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 
@@ -295,6 +299,13 @@ _URL_AUTHORITY = re.compile(r"[a-z][a-z0-9+.-]*://[^\s/@\"'<>]*$", re.IGNORECASE
 _SSH_COMMAND = re.compile(r"\b(?:ssh|scp|sftp|rsync|mosh|ssh-copy-id)\b[^\n]*$")
 
 
+# Domains of SSH's vendor extension names ("name@domain", RFC 4251 section 6: ciphers, keys,
+# MACs, kex methods and protocol extensions of OpenSSH, libssh, SSH Communications, PuTTY):
+# "sk-ssh-ed25519@openssh.com" is an algorithm, not a mailbox.
+SSH_EXTENSION_DOMAINS = frozenset({"openssh.com", "libssh.org", "ssh.com",
+                                   "putty.projects.tartarus.org", "lysator.liu.se"})
+
+
 def normalise_email(value: str) -> str:
     """``value`` with obfuscations undone: "jane [at] mail [dot] com" -> "jane@mail.com"."""
     core = value.strip().strip("<>\"'()[]")
@@ -320,6 +331,8 @@ def email_is_pii(context: SpanContext) -> bool:
         return False
     if _SQL_WILDCARD_LOCAL.match(local):
         return False
+    if domain in SSH_EXTENSION_DOMAINS and re.search(r"[-\d]", local):
+        return False  # an SSH algorithm name: "aes256-gcm@openssh.com"
     return not (is_placeholder(local) or (local in PLACEHOLDER_MAILBOXES
                                           and is_placeholder_mail_domain(domain)))
 
@@ -373,6 +386,28 @@ def is_public_ip(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool
             and address not in PUBLIC_RESOLVERS)
 
 
+# Words of a line that speak of networks (whole parts of identifiers or prose, as in
+# ``ipAddress``, ``HOST``, ``proxy_url``), a URL or an "@" (user@host), or a port after.
+_NETWORK_CUE = re.compile(
+    r"(?:(?<![A-Za-z])|(?<=[a-z])(?=[A-Z]))(?i:ip(?:v[46])?s?|ip_?addr\w*|hosts?|hostnames?|"
+    r"addr(?:ess)?(?:es)?|servers?|proxy|proxies|dns|nameservers?|gateways?|subnets?|netmask|"
+    r"routes?|routers?|ping|connect(?:ion)?s?|bind|listen|inet|sockets?|peers?|remote|"
+    r"endpoints?|firewall|allow(?:ed)?|block(?:ed)?|ban(?:ned)?|whitelist|blacklist|network|"
+    r"nginx|curl|ssh|tcp|udp|http|https|cidr|vpn|nat|lan|wan|dhcp|geoip|client)(?![a-z])|://|@")
+# Parts an OID has (ITU-T X.660: the first arc is 0, 1 or 2, the second below 40 under 0 and
+# 1), and parts all below 64 (a random public address has all four below 64 about once in
+# 256): such a quad is an OID ("2.5.29.17"), a section ("4.4.12.10") or a version, unless its
+# line speaks of networks.
+_OID_FIRST_ARCS = ("0", "1", "2")
+_SMALL_PART = 64
+
+
+def _dotted_number_shape(octets: list[str]) -> bool:
+    """Whether a dotted quad has an OID's or a section number's shape (see above)."""
+    numbers = [int(o) for o in octets]
+    return (octets[0] in _OID_FIRST_ARCS and numbers[1] < 40) or max(numbers) < _SMALL_PART
+
+
 def ip_is_pii(context: SpanContext) -> bool:
     """A public address, not a resolver, a version, a section number or part of an OID.
 
@@ -389,6 +424,10 @@ def ip_is_pii(context: SpanContext) -> bool:
         if sum(len(o) > 1 for o in octets) <= 1 or octets[-1] == "0":
             return False
         if _VERSION_BEFORE.search(context.before) or _VERSION_AFTER.match(context.after):
+            return False
+        if _dotted_number_shape(octets) and not (
+                _NETWORK_CUE.search(context.line_before + " " + context.line_after)
+                or re.match(r":\d", context.after)):
             return False
     return True
 
@@ -498,10 +537,19 @@ def looks_random(value: str) -> bool:
     return shannon_entropy(core) >= limit
 
 
+# A name of a type or variable: a CamelCase identifier ending in a capitalised word of what
+# it holds ("MLKEM768X25519PublicKey", "AccessToken"). A random secret ends in exactly such a
+# word about once in 62**3 times.
+_TYPE_NAME = re.compile(
+    r"^[A-Za-z_][A-Za-z0-9_]*(?<=[a-z0-9])(?:Keys?|Tokens?|Secrets?|Password|Credentials?|"
+    r"Error|Exception|Type|Class|Manager|Factory|Handler|Provider|Parser|Config|Builder|Store|"
+    r"Context|Result|Request|Response|Client|Service|Id|Name|Info|Data|Pair|Spec)$")
+
+
 def key_is_pii(context: SpanContext) -> bool:
     """A live secret, not a hash, public key, certificate, encrypted blob, data URI, vendor
-    example or placeholder, and random enough to be one."""
-    value = context.value.strip()
+    example, type name, JWT header or placeholder, and random enough to be one."""
+    value = context.value.strip().strip("=:\"'`")  # a model's span may take the = and quote
     line = context.line_before
     block = _inside_pem_block(context)
     if block is not None:
@@ -513,6 +561,8 @@ def key_is_pii(context: SpanContext) -> bool:
         return False
     if any(c.isspace() for c in value) or ("{" in value and "}" in value):
         return False  # prose, or an interpolated template ("{uni.xid_start}")
+    if _TYPE_NAME.match(value) or _b64url_json(value) is not None:
+        return False  # a type's name; a JWT's header alone ({"alg": ..., "typ": "JWT"})
     if is_reference(value, line):
         return False
     if _SSH_PUBLIC.match(value) or _SSH_KEY_TYPE.search(line):
@@ -541,10 +591,21 @@ def _is_sentry_dsn_key(context: SpanContext) -> bool:
 MIN_PASSWORD_CHARS = 3
 
 
+# A regular expression rather than a password: a group with "(?", a class escape, or a
+# quantified character class ("(?:key|pwd|pass)", "([a-f0-9]{48})").
+_REGEX_SHAPE = re.compile(r"\(\?[:=!<P]|\\[dwsDWS]|\][+*?]|\]\{\d")
+# The end of a token a span would continue ("an_" + "weep"), except mysql's "-pSECRET".
+_TOKEN_BEFORE = re.compile(r"(?:^|[^-])[A-Za-z0-9_]$|(?<!-)[A-Za-oq-z0-9_]$")
+
+
 def password_is_pii(context: SpanContext) -> bool:
-    """A literal password: not empty, a placeholder, a look-up, a reference or a hash."""
+    """A literal password: not empty, a placeholder, a look-up, a reference, a hash, a regular
+    expression or a piece of a longer token."""
     value = context.value.strip()
     if not value or is_placeholder(value) or _LOOKUP.search(context.line_before[-40:]):
+        return False
+    if _REGEX_SHAPE.search(value) or _TOKEN_BEFORE.search(context.before) or re.match(
+            r"[A-Za-z0-9_]", context.after):
         return False
     if len(value) < MIN_PASSWORD_CHARS or is_reference(value, context.line_before):
         return False
@@ -554,8 +615,9 @@ def password_is_pii(context: SpanContext) -> bool:
 # --------------------------------------------------------------------------------------------
 # USERNAME
 
-# Doc-comment tags (Javadoc, JSDoc, Doxygen, PHPDoc, Python Sphinx fields) and common
-# annotations: after an "@" they are markup, not people.
+# Doc-comment tags (Javadoc, JSDoc, Doxygen, PHPDoc, Python Sphinx fields), common
+# annotations and the decorators of Python's builtins and standard library: after an "@" they
+# are markup or code, not people.
 DOC_TAGS = frozenset("""
     param params arg args argument arguments return returns retval throws throw exception
     exceptions raise raises author authors since see seealso sa link linkplain linkcode
@@ -576,6 +638,9 @@ DOC_TAGS = frozenset("""
     tailwind apply layer screen variants responsive extend mixin include use forward function
     if else each while return error debug content subpackage access filesource staticvar
     tutorial usedby magic method-read method-write property-read property-write
+    classmethod classmethods staticmethod staticmethods dataclass dataclasses contextmanager
+    asynccontextmanager cached_property lru_cache cache wraps total_ordering singledispatch
+    singledispatchmethod abstractmethod abstractproperty final runtime_checkable
 """.split())
 # GitHub routes that are not accounts ("github.com/features"); "orgs" leads to organisations.
 NON_ACCOUNT_ROUTES = frozenset("""
@@ -705,11 +770,46 @@ _FORM_WORDS = frozenset({"name", "surname", "firstname", "lastname", "fullname",
                         "example", "sample", "dummy", "placeholder"})
 
 
+_NAME_PARTS = re.compile(r"[\s-]+")
+
+
+@functools.cache
+def _unicode_name_bigrams() -> dict[str, frozenset[str]]:
+    """For each word of Unicode's character names (unicodedata), the words that follow it."""
+    following: dict[str, set[str]] = collections.defaultdict(set)
+    for code_point in range(sys.maxunicode + 1):
+        words = _NAME_PARTS.split(unicodedata.name(chr(code_point), ""))
+        for first, second in zip(words, words[1:]):
+            following[first].add(second)
+    return {word: frozenset(nexts) for word, nexts in following.items()}
+
+
+def is_character_name(value: str) -> bool:
+    """Whether ``value`` of two or more words reads as (a piece of) Unicode character names,
+    as the comments of character tables write them ("Gurung Khema Sign Anusva..", "Motor
+    Boat"): each word is followed as in some character's name, and the last word may be cut
+    short. Table comments list thousands of them in title case, and a model reads them as
+    people; a person's name is such a sequence only by chance (measured on real authors'
+    names: bench/RESULTS.md)."""
+    words = [w for w in _NAME_PARTS.split(value.upper()) if w]
+    if len(words) < 2:
+        return False
+    following = _unicode_name_bigrams()
+    for first, second in zip(words, words[1:-1]):
+        if second not in following.get(first, ()):
+            return False
+    last = words[-1]
+    return any(word.startswith(last) for word in following.get(words[-2], ()))
+
+
 def name_is_pii(context: SpanContext) -> bool:
-    """A person's name: not an organisation, stock placeholder, eponymous term or identifier."""
+    """A person's name: not an organisation, stock placeholder, eponymous term, identifier or
+    Unicode character name."""
     value = " ".join(context.value.split())
     letters = [c for c in value if c.isalpha()]
     if not letters or is_stock_name(value) or is_organisation(value):
+        return False
+    if is_character_name(value):
         return False
     if any(word.casefold() in _FORM_WORDS for word in value.split()):
         return False  # "Maintainer Name", "Your Surname"

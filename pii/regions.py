@@ -30,8 +30,9 @@ import regex
 class Lexer:
     """The comment and string syntax of a family of languages."""
 
-    line_comments: tuple[str, ...] = ()
-    block_comments: tuple[tuple[str, str], ...] = ()
+    line_comments: tuple[str, ...] = ()  # regexes of the markers ("#(?!\\[)": not PHP's #[)
+    block_comments: tuple[tuple[str, str], ...] = ()  # literal open and close markers
+    line_start_blocks: tuple[tuple[str, str], ...] = ()  # regexes of markers that open a line
     quotes: str = "\"'"  # one-line string delimiters
     triple_quotes: bool = False  # Python, Julia, Kotlin, Scala, Swift, Groovy, Dart
     backtick_strings: bool = False  # JavaScript/TypeScript templates, Go raw strings (multi-line)
@@ -43,11 +44,16 @@ _C_TRIPLE = Lexer(("//",), (("/*", "*/"),), triple_quotes=True)
 _JS = Lexer(("//",), (("/*", "*/"),), backtick_strings=True)
 _RUST = Lexer(("//",), (("/*", "*/"),), quotes="\"")  # 'a is a lifetime, not a string
 _HASH = Lexer(("#",))
+_RUBY = Lexer(("#",), line_start_blocks=((r"=begin\b", r"=end\b"),))
+_PERL = Lexer(("#",), line_start_blocks=((r"=[a-zA-Z]\w*", r"=cut\b"),))  # POD
+_PHP = Lexer(("//", r"#(?!\[)"), (("/*", "*/"),))  # "#[...]" is a PHP 8 attribute
 _PYTHON = Lexer(("#",), triple_quotes=True)
 _DASH = Lexer(("--",), (("/*", "*/"),))
 _HASKELL = Lexer(("--",), (("{-", "-}"),), quotes="\"")  # x' is a name
 _LUA = Lexer(("--",), (("--[[", "]]"),))
 _PERCENT = Lexer(("%",))
+_MATLAB = Lexer(("%",), (("%{", "%}"),))
+_PROLOG = Lexer(("%",), (("/*", "*/"),))
 _SEMICOLON = Lexer((";",), (("#|", "|#"),), quotes="\"")  # 'x is a quoted symbol
 _ML = Lexer((), (("(*", "*)"),), quotes="\"")  # 'a is a type variable
 _FSHARP = Lexer(("//",), (("(*", "*)"),), quotes="\"")
@@ -59,19 +65,24 @@ _MARKUP = Lexer((), (("<!--", "-->"),))
 LEXERS: dict[str, Lexer] = {
     **dict.fromkeys(("c", "cpp", "c-sharp", "java", "go", "cuda", "glsl", "solidity", "zig",
                      "protocol-buffer", "thrift", "css", "java-server-pages", "verilog",
-                     "systemverilog", "stan", "antlr", "yacc", "bluespec", "alloy", "php"), _C),
+                     "systemverilog", "stan", "antlr", "yacc", "bluespec", "alloy"), _C),
+    "php": _PHP,
     **dict.fromkeys(("kotlin", "scala", "swift", "groovy", "dart"), _C_TRIPLE),
     **dict.fromkeys(("javascript", "typescript"), _JS),
     "rust": _RUST,
     "python": _PYTHON,
     "julia": _PYTHON,
-    **dict.fromkeys(("ruby", "perl", "r", "elixir", "awk", "coffeescript", "sparql", "tcl",
+    "ruby": _RUBY,
+    "perl": _PERL,
+    **dict.fromkeys(("r", "elixir", "awk", "coffeescript", "sparql", "tcl",
                      "toml"), _HASH),
     **dict.fromkeys(("sql", "vhdl", "ada"), _DASH),
     # (literate Haskell and Agda are prose with code blocks: no lexer, whole text)
     **dict.fromkeys(("haskell", "elm", "idris", "agda"), _HASKELL),
     "lua": _LUA,
-    **dict.fromkeys(("matlab", "erlang", "prolog"), _PERCENT),
+    "matlab": _MATLAB,
+    "prolog": _PROLOG,
+    "erlang": _PERCENT,
     **dict.fromkeys(("common-lisp", "clojure", "scheme", "racket", "emacs-lisp"), _SEMICOLON),
     **dict.fromkeys(("ocaml", "standard-ml", "mathematica"), _ML),
     "f-sharp": _FSHARP,
@@ -96,9 +107,12 @@ def _lexer_regex(lexer: Lexer) -> regex.Pattern:
     """One regex whose named groups ``comment`` (with its ``text`` between the markers) and
     ``string`` (with its ``body`` between the quotes) match the next comment or
     string literal."""
-    comments = [regex.escape(open_) + r"(?P<text>.*?)" + regex.escape(close) for open_, close in
-                sorted(lexer.block_comments, key=lambda pair: -len(pair[0]))]
-    comments += [regex.escape(marker) + r"(?P<text>[^\n]*)" for marker in lexer.line_comments]
+    at_line_start = r"(?<![^\n])"
+    comments = [at_line_start + open_ + r"(?P<text>.*?)(?:" + at_line_start + close + r"|\Z)"
+                for open_, close in lexer.line_start_blocks]
+    comments += [regex.escape(open_) + r"(?P<text>.*?)" + regex.escape(close) for open_, close
+                 in sorted(lexer.block_comments, key=lambda pair: -len(pair[0]))]
+    comments += [marker + r"(?P<text>[^\n]*)" for marker in lexer.line_comments]
     strings = []
     if lexer.triple_quotes:
         strings += [r'"""(?P<body>.*?)"""', r"'''(?P<body>.*?)'''"]
@@ -211,9 +225,11 @@ class RegionIndex:
 
 
 # An escape sequence of a string literal: \xHH, \uHHHH, \UHHHHHHHH, \N{NAME}, octal, or one
-# character (C, Python, Java, JavaScript, JSON, Go and Rust share these shapes).
+# of the one-character escapes that C, Python, Java, JavaScript, JSON, Go and Rust share. A
+# backslash before any other character escapes nothing ("C:\Users\jane" in a raw string, or
+# in a language that keeps unknown escapes), so a span may start right after it.
 _ESCAPE = regex.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}\n]*\}"
-                        r"|[0-7]{1,3}|.)", regex.DOTALL)
+                        r"|[0-7]{1,3}|[\\'\"`abfnrtve?$/{}\n])")
 _LONGEST_ESCAPE = 12  # "\U0001F600" is 10 characters; \N{...} names longer than this are rare
 
 

@@ -605,6 +605,64 @@ def test_name_policy_on_model_spans(text, start, end):
 
 
 # --------------------------------------------------------------------------------------------
+# Real-code shapes: OIDs, SSH algorithm names, type names, regexes, character tables, decorators
+
+def span_of(text: str, value: str) -> tuple[int, int]:
+    start = text.index(value)
+    return start, start + len(value)
+
+
+@pytest.mark.parametrize("label, text, value, expected", [
+    (IP_ADDRESS, 'KEY_USAGE = ObjectIdentifier("2.5.29.15")', "2.5.29.15", False),
+    (IP_ADDRESS, 'ED448 = ObjectIdentifier("1.3.101.113")', "1.3.101.113", False),
+    (IP_ADDRESS, "<!-- 4.4.12.10 true -->", "4.4.12.10", False),
+    (IP_ADDRESS, 'upstream = "52.14.3.9"', "52.14.3.9", False),
+    (IP_ADDRESS, 'host = "52.14.3.9"', "52.14.3.9", True),
+    (IP_ADDRESS, 'ipAddr = "2.5.29.15"', "2.5.29.15", True),
+    (IP_ADDRESS, "curl 52.14.3.9:8080/health", "52.14.3.9", True),
+    (IP_ADDRESS, 'upstream = "81.2.69.160"', "81.2.69.160", True),
+    (EMAIL, 'CIPHER = b"aes256-gcm@openssh.com"', "aes256-gcm@openssh.com", False),
+    (EMAIL, "format of a sk-ssh-ed25519@openssh.com key", "sk-ssh-ed25519@openssh.com", False),
+    (EMAIL, "bugs: openssh@openssh.com", "openssh@openssh.com", True),
+    (KEY, '"MLKEM768X25519PublicKey",', "MLKEM768X25519PublicKey", False),
+    (KEY, "token=" + b64url({"alg": "HS256", "typ": "JWT"}),
+     b64url({"alg": "HS256", "typ": "JWT"}), False),
+    (KEY, 'api_key = "' + rand(ALNUM, 32, 7) + '"', rand(ALNUM, 32, 7), True),
+    (PASSWORD, "pwd = r'(?:key|pwd|password|pass)'", "(?:key|pwd|password|pass)", False),
+    (PASSWORD, "password = r'([a-f0-9]{48})'", "([a-f0-9]{48})", False),
+    (PASSWORD, "def read_dis(an_weep: str)", "weep", False),
+    (PASSWORD, "password = 'kettle-Pine9'", "kettle-Pine9", True),
+    (NAME, "(0x0a9be, 0x0a9c0,),  # Javanese Consonant Sign ..Javanese Pangkon",
+     "Javanese Consonant Sign", False),
+    (NAME, "(0x006dd, 0x006dd,),  # Arabic End Of Ayah", "Of Ayah", False),
+    (NAME, "# Heavy Exclamation Mark Symbol", "Heavy Exclamation", False),
+    (NAME, "# Written by Kim Lee and Ada Quill", "Ada Quill", True),
+])
+def test_policy_on_real_code_shapes(label, text, value, expected):
+    assert policy.is_pii(label, text, *span_of(text, value)) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    (" * @ctxt:  an XPath parser context\n", []),
+    (" * bytes consumed and @outlen is the number of bytes\n", []),
+    ("# wrap it with the @memoize decorator\n", []),
+    ("# each @typecheck-decorated callable\n", []),
+    ("# calls @typecheck on it\nfrom typecheck import check\n", []),
+    ("# runs @memoize twice\n@memoize\ndef f(): pass\n", []),
+    ("#     @contextmanager\n", []),
+    ("# thanks to @kim-lee for the patch\n", ["kim-lee"]),
+    ("# Credits to @kim-lee\n", ["kim-lee"]),
+    ("# Predicate and listen! @kimlee is back\n", ["kimlee"]),
+    (" * Thanks @kimlee for the report\n", ["kimlee"]),
+])
+def test_mentions_of_code_are_not_people(text, expected):
+    results = RECOGNIZERS[USERNAME].analyze(text, [USERNAME])
+    values = [text[r.start:r.end] for r in results
+              if policy.is_pii(USERNAME, text, r.start, r.end)]
+    assert values == expected
+
+
+# --------------------------------------------------------------------------------------------
 # Shared machinery
 
 def test_spans_never_include_keys_or_quotes():

@@ -44,6 +44,12 @@ def test_python_comments_docstrings_and_literals_but_not_code():
     ("ruby", 'puts "hi #{user}" # Tom', ["hi ", " Tom"]),
     ("html", '<a href="mailto:j@x.org">Jane <j@x.org></a><!-- c -->',
      ["mailto:j@x.org", "Jane <j@x.org>", "<!-- c -->"]),
+    ("ruby", "x = 1\n=begin\nby Tom, don't\n=end\ny = 'Ann'", ["\nby Tom, don't\n", "Ann"]),
+    ("perl", "my $x;\n=head1 AUTHOR\n\nTom\n\n=cut\nprint 'Ann';",
+     [" AUTHOR\n\nTom\n\n", "Ann"]),
+    ("php", "#[Route('/a')]\n$x = 1; # by Tom\n// Ann", ["/a", " by Tom", " Ann"]),
+    ("matlab", "%{\nby Tom\n%}\nx = 1; % Ann", ["\nby Tom\n", " Ann"]),
+    ("prolog", "/* by Tom */\nfoo(X) :- bar(X). % Ann", [" by Tom ", " Ann"]),
 ])
 def test_lexers_of_other_families(language, text, expected):
     assert pieces(text, language) == expected
@@ -65,6 +71,9 @@ def test_region_index_and_escape_safety():
     assert text[slice(*escape_safe(text, 2, 8))] == "Jane"  # no half escapes at the edges
     assert escape_safe(text, 1, 9) == (1, 9)  # whole escapes may go
     assert escape_safe("abc", 0, 3) == (0, 3)
+    path = 'r"C:\\Users\\jane\\x"'  # r"C:\Users\jane\x": "\j" escapes nothing
+    start = path.index("jane")
+    assert escape_safe(path, start, start + 4) == (start, start + 4)
 
 
 def test_selector_reads_triggered_lines_only_and_never_twice():

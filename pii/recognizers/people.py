@@ -228,10 +228,40 @@ class UsernameRecognizer(ValueRecognizer):
     def accept(self, rule_name: str, text: str, start: int, end: int) -> bool:
         if rule_name == "mention":
             line = text[text.rfind("\n", 0, start) + 1:start - 1]
-            if not (_COMMENT_LINE.match(line) or _PROSE_PREFIX.match(line)
-                    or _PEOPLE_CUE.search(line[-120:])):
+            cued = _PEOPLE_CUE.search(line[-120:]) is not None
+            if not (cued or _COMMENT_LINE.match(line) or _PROSE_PREFIX.match(line)):
+                return False
+            if not cued and _names_code(text, start, end, line):
                 return False
         return super().accept(rule_name, text, start, end)
+
+
+# A doc comment's line (Javadoc, gtk-doc, Doxygen, Rust, R's roxygen), where "@x" is a tag or
+# a parameter ("* @ctxt:  an XPath context", "the length of @in").
+_DOC_COMMENT_LINE = regex.compile(r"^\s*(?:/\*\*|\*|///|//!|#')")
+# Words after which "@x" is a thing, not a person: "the @cache decorator", "a @dataclass".
+_DETERMINER_BEFORE = regex.compile(r"(?i:(?<![\w-])(?:the|a|an|this|each|every|any|its|our|"
+                                   r"your|their))[ \t]+$")
+# What a decorator's name makes: "@x-decorated", "@x-generated", "@x decorator".
+_DECORATOR_SUFFIX = regex.compile(r"-(?:decorated|generated|specific|wrapped|based|style|"
+                                  r"compatible|friendly|aware|enabled|powered|only|free)$")
+_DECORATOR_AFTER = regex.compile(r"(?i:[ \t]*decorat)")
+
+
+def _names_code(text: str, start: int, end: int, line: str) -> bool:
+    """Whether the "@x" at ``text[start:end]`` names code rather than a person: a tag or
+    parameter of a doc comment, a decorator (of the code of the same text, or called one), a
+    module the text imports, or a thing after a determiner."""
+    handle = text[start:end]
+    if _DOC_COMMENT_LINE.match(line) or _DETERMINER_BEFORE.search(line):
+        return True
+    if _DECORATOR_SUFFIX.search(handle) or _DECORATOR_AFTER.match(text, end):
+        return True
+    name = regex.escape(handle.split("-", 1)[0])
+    return regex.search(rf"(?m:^[ \t]*@{name}\b[^\n]*\n[ \t]*(?:@|(?:async[ \t]+)?def\b|class\b|"
+                        rf"public\b|private\b|protected\b|function\b|export\b))"
+                        rf"|\b(?:import|from|def|class)[ \t]+{name}\b"
+                        rf"|(?<![\w@.-]){name}\.[A-Za-z_]", text) is not None
 
 
 # Words and phrases after which names of people follow: author and maintainer fields of
