@@ -13,7 +13,8 @@ stage, and reports on stdout, as Markdown with counts only (never a span's value
 - with ``--sample N``: N spans per label drawn at random (seeded reservoir sampling, so the
   same release and options give the same sample) into ``OUT/sample.jsonl``, each with +-300
   characters of context and an empty ``verdict`` for a reviewer (issue 8's per-label precision
-  on real code).
+  on real code; ``bench/pii_review.py`` adds the verdicts up), and the spans each label had in
+  all into ``OUT/sample_seen.json``.
 
 OUT (default ``out/pii-realcode``) holds values and context of real files: it lies under the
 git-ignored ``out/`` and is never committed.
@@ -196,6 +197,8 @@ def main() -> int:
                 for item in sorted(sample.items.get(label, []),
                                    key=lambda r: (r["id"], r["start"])):
                     out.write(json.dumps({**item, "verdict": ""}, ensure_ascii=False) + "\n")
+        (args.out / "sample_seen.json").write_text(json.dumps(
+            {label: sample.seen[label] for label in ENTITIES}, indent=1) + "\n")
         print(f"\nsample for review: {sample_path}, spans per label: " + ", ".join(
             f"{label} {len(sample.items.get(label, []))} of {sample.seen[label]}"
             for label in ENTITIES))

@@ -183,10 +183,11 @@ MODEL_CUES: dict[str, regex.Pattern] = {
                          rf"{_PASS_NAME}|://[^\s/@]*:[^\s/@]*@|:\d{{2,5}}:"),
     KEY: _cue_words(rf"keys?|secrets?|tokens?|{_AUTH}|bearer|basic|api|private|credentials?"
                     r"|pass(?:word)?|sign(?:ed|ing|ature)?s?"),
+    # (a TODO's owner only in its brackets: "TODO(kim)", not any word of a "NOTE ..." line)
     USERNAME: _cue_words(r"user(?:name)?s?|login|owner|author|by|handle|account|github|gitlab"
-                         r"|home|thanks?|ping|cc|members?|maintainers?|reviewers?|todo|fixme|xxx"
-                         r"|hack|note|contact|slack|twitter|names?|connect\w*|on-?call",
-                         r"@|~"),
+                         r"|home|thanks?|ping|cc|members?|maintainers?|reviewers?"
+                         r"|contact|slack|twitter|names?|connect(?:ion)?s?|on-?call",
+                         r"@|~|(?i:todo|fixme|xxx|hack|note)\([^()\n]{1,40}\)"),
     NAME: _cue_words(r"by|authors?|thanks?|copyright|maintain\w*|contact|written|wrote|patch"
                      r"|from|credits?|contrib\w*|ping|cc|report\w*|review\w*|signed|owner"
                      r"|names?|ask|me|team|lead|develop\w*|creat\w*|documentation|user",

@@ -231,7 +231,8 @@ class UsernameRecognizer(ValueRecognizer):
             cued = _PEOPLE_CUE.search(line[-120:]) is not None
             if not (cued or _COMMENT_LINE.match(line) or _PROSE_PREFIX.match(line)):
                 return False
-            if not cued and _names_code(text, start, end, line):
+            if _is_name_of_the_code(text, text[start:end]) or (
+                    not cued and _reads_as_code(text, start, end, line)):
                 return False
         return super().accept(rule_name, text, start, end)
 
@@ -248,20 +249,23 @@ _DECORATOR_SUFFIX = regex.compile(r"-(?:decorated|generated|specific|wrapped|bas
 _DECORATOR_AFTER = regex.compile(r"(?i:[ \t]*decorat)")
 
 
-def _names_code(text: str, start: int, end: int, line: str) -> bool:
-    """Whether the "@x" at ``text[start:end]`` names code rather than a person: a tag or
-    parameter of a doc comment, a decorator (of the code of the same text, or called one), a
-    module the text imports, or a thing after a determiner."""
-    handle = text[start:end]
-    if _DOC_COMMENT_LINE.match(line) or _DETERMINER_BEFORE.search(line):
-        return True
-    if _DECORATOR_SUFFIX.search(handle) or _DECORATOR_AFTER.match(text, end):
-        return True
+def _reads_as_code(text: str, start: int, end: int, line: str) -> bool:
+    """Whether the "@x" at ``text[start:end]`` reads as code: a tag or parameter of a doc
+    comment, a thing after a determiner, or a decorator by its suffix or the word after it."""
+    return bool(_DOC_COMMENT_LINE.match(line) or _DETERMINER_BEFORE.search(line)
+                or _DECORATOR_SUFFIX.search(text, start, end)
+                or _DECORATOR_AFTER.match(text, end))
+
+
+def _is_name_of_the_code(text: str, handle: str) -> bool:
+    """Whether the text's code uses ``handle`` (or its part before a hyphen) as a name: a
+    decorator line before a definition, an import, a definition, or a module's attribute
+    ("beartype.roar"). Then "@x" in a comment, even "by @x", is that code, not a person."""
     name = regex.escape(handle.split("-", 1)[0])
     return regex.search(rf"(?m:^[ \t]*@{name}\b[^\n]*\n[ \t]*(?:@|(?:async[ \t]+)?def\b|class\b|"
                         rf"public\b|private\b|protected\b|function\b|export\b))"
                         rf"|\b(?:import|from|def|class)[ \t]+{name}\b"
-                        rf"|(?<![\w@.-]){name}\.[A-Za-z_]", text) is not None
+                        rf"|(?<![\w@.-]){name}\.[A-Za-z_](?![\w.-]*@)", text) is not None
 
 
 # Words and phrases after which names of people follow: author and maintainer fields of
