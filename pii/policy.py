@@ -802,6 +802,12 @@ def is_character_name(value: str) -> bool:
     return any(word.startswith(last) for word in following.get(words[-2], ()))
 
 
+# A row of numbers (code points, ranges, constants) and the comment after it, which labels the
+# row's data: "(0x1612d, 0x1612f,),  # Gurung Khema Sign ..", "0x41: 65,  // Latin A".
+_NUMERIC_ROW_COMMENT = re.compile(
+    r"^[\s\[\](){},:]*(?:(?:0[xX][0-9a-fA-F]+|\d+)[\s\[\](){},:]*)+(?:#|//|/\*|--|;|%)")
+
+
 def name_is_pii(context: SpanContext) -> bool:
     """A person's name: not an organisation, stock placeholder, eponymous term, identifier or
     Unicode character name."""
@@ -809,8 +815,8 @@ def name_is_pii(context: SpanContext) -> bool:
     letters = [c for c in value if c.isalpha()]
     if not letters or is_stock_name(value) or is_organisation(value):
         return False
-    if is_character_name(value):
-        return False
+    if is_character_name(value) or _NUMERIC_ROW_COMMENT.match(context.line_before):
+        return False  # a character's name, or a label of a row of numbers
     if any(word.casefold() in _FORM_WORDS for word in value.split()):
         return False  # "Maintainer Name", "Your Surname"
     following = _NEXT_WORD.match(context.after)

@@ -637,6 +637,10 @@ def span_of(text: str, value: str) -> tuple[int, int]:
     (NAME, "(0x006dd, 0x006dd,),  # Arabic End Of Ayah", "Of Ayah", False),
     (NAME, "# Heavy Exclamation Mark Symbol", "Heavy Exclamation", False),
     (NAME, "# Written by Kim Lee and Ada Quill", "Ada Quill", True),
+    (NAME, "    (0x1612d, 0x1612f,),  # Gurung Khema Sign ..Gurung Khema Sign", "Gurung Khema",
+     False),
+    (NAME, "  42,  // Kim Lee", "Kim Lee", False),
+    (NAME, "x = 42  # Kim Lee", "Kim Lee", True),
 ])
 def test_policy_on_real_code_shapes(label, text, value, expected):
     assert policy.is_pii(label, text, *span_of(text, value)) == expected
