@@ -33,11 +33,11 @@ import sys
 import time
 from pathlib import Path
 
-from jobs.pii_cli import _gold_spans, read_jsonl
 from pii.baseline import RegexBaselineDetector
 import pyarrow.parquet as pq
 
 from pii.detector import load_detector
+from pii.labelled import read_labelled
 from pii.engine import PiiDetector
 from pii.entities import EMAIL, ENTITIES, IP_ADDRESS, Span, resolve_overlaps
 from pii.evaluate import evaluate
@@ -122,10 +122,10 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write all figures here")
     args = parser.parse_args()
 
-    items = list(read_jsonl(args.gold, ("id", "text", "spans")))[:args.limit]
-    texts = [item["text"] for item in items]
-    languages = [item.get("language") for item in items]
-    gold = [_gold_spans(item, f"{args.gold} id {item['id']}") for item in items]
+    documents = read_labelled(args.gold)[:args.limit]
+    texts = [document.text for document in documents]
+    languages = [document.language for document in documents]
+    gold = [list(document.spans) for document in documents]
     ours = load_detector(args.model, "cpu", 1)
     everywhere = load_detector(args.model, "cpu", 1, select_lines=False)
     detectors = {"(a) stack-curate cascade": ours,

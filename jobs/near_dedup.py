@@ -23,14 +23,14 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
+from jobs.spark import spark_type
 from pipeline.config import NearDedupConfig
 from pipeline.dedup import band_hashes, cluster_group, minhash_signatures
 from pipeline.dedup.minhash import shingle_hashes, signatures_of
+from pipeline.schema import EXCLUSION_FIELDS
 
 STAGE = "near_dedup"
 _BAND_SCHEMA = "id string, band int, bucket bigint"
-_EXCLUSION_COLUMNS = {"reason": "string", "stage": "string", "details": "string",
-                      "duplicate_of": "string", "cluster_id": "string"}
 _BATCH_ROWS = 2000
 
 
@@ -154,10 +154,11 @@ def _from_record(record: dict, text_column: str, id_column: str) -> dict:
 
 
 def with_exclusion_columns(frame: DataFrame) -> DataFrame:
-    """``frame`` with the exclusion columns it lacks, null."""
-    for name, kind in _EXCLUSION_COLUMNS.items():
-        if name not in frame.columns:
-            frame = frame.withColumn(name, F.lit(None).cast(kind))
+    """``frame`` with the exclusion columns (:data:`pipeline.schema.EXCLUSION_FIELDS`) it lacks,
+    null."""
+    for field in EXCLUSION_FIELDS:
+        if field.name not in frame.columns:
+            frame = frame.withColumn(field.name, F.lit(None).cast(spark_type(field.type)))
     return frame
 
 
@@ -214,7 +215,7 @@ def run_dedup(spark: SparkSession, input_path: str, output_path: str, config: Ne
                          "repeat (ids derived from the text repeat for identical texts: "
                          "remove exact duplicates first, or give an id column)")
     result = near_dedup(frame, config, text_column, id_column).localCheckpoint()
-    kept = result.where(F.col("reason").isNull()).drop(*_EXCLUSION_COLUMNS)
+    kept = result.where(F.col("reason").isNull()).drop(*(f.name for f in EXCLUSION_FIELDS))
     excluded = result.where(F.col("reason").isNotNull())
     kept.sortWithinPartitions(id_column).write.mode("overwrite").parquet(f"{output_path}/data")
     excluded.write.mode("overwrite").parquet(f"{output_path}/excluded")

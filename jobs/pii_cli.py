@@ -9,25 +9,9 @@ from pathlib import Path
 from typing import Iterator
 
 from pii.entities import Span
+from pii.labelled import language_of, read_jsonl, read_labelled
 
 _CHUNK_DOCS = 512  # documents read, detected and written at a time: bounded memory
-
-
-def read_jsonl(path: Path, required: tuple[str, ...]) -> Iterator[dict]:
-    """Objects of a JSONL file; a malformed line is an error naming ``file:line``."""
-    with open(path, encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path}:{number}: not JSON ({error.msg})") from None
-            if not isinstance(item, dict) or any(key not in item for key in required):
-                raise ValueError(f"{path}:{number}: needs the keys {', '.join(required)}")
-            if not isinstance(item["text"], str):
-                raise ValueError(f"{path}:{number}: 'text' must be a string")
-            yield item
 
 
 def _chunks(items: Iterator[dict], size: int) -> Iterator[list[dict]]:
@@ -49,16 +33,6 @@ def _detector(args: argparse.Namespace):
 
 def _span_json(span: Span) -> dict:
     return span.to_dict()
-
-
-def language_of(item: dict) -> str | None:
-    """A document's language: its ``language`` key, else the one its ``path`` names (the
-    build's table), else None (read as prose: the whole text may hold PII)."""
-    from pipeline.ingest.languages import language_for
-
-    if item.get("language"):
-        return str(item["language"])
-    return language_for(str(item["path"])) if item.get("path") else None
 
 
 def _scan_or_redact(args: argparse.Namespace, redacting: bool) -> int:
@@ -83,30 +57,17 @@ def _scan_or_redact(args: argparse.Namespace, redacting: bool) -> int:
     return 0
 
 
-def _gold_spans(item: dict, where: str) -> list[Span]:
-    spans = []
-    for raw in item["spans"]:
-        try:
-            spans.append(Span(int(raw["start"]), int(raw["end"]), str(raw["label"])))
-        except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"{where}: bad gold span {raw!r}: {error}") from None
-        if spans[-1].end > len(item["text"]):
-            raise ValueError(f"{where}: gold span {raw!r} beyond the text")
-    return spans
-
-
 def evaluate_file(gold_path: Path, detector) -> tuple[dict, float, float]:
     """Tallies of ``detector`` on a gold file, its megabytes and seconds of detection."""
     from pii.evaluate import evaluate
 
-    items = list(read_jsonl(gold_path, ("id", "text", "spans")))
-    gold = [_gold_spans(item, f"{gold_path} id {item['id']}") for item in items]
-    texts = [item["text"] for item in items]
+    docs = read_labelled(gold_path)
+    texts = [doc.text for doc in docs]
     started = time.perf_counter()
-    predicted = detector.detect(texts, [language_of(item) for item in items])
+    predicted = detector.detect(texts, [doc.language for doc in docs])
     seconds = time.perf_counter() - started
     megabytes = sum(len(t.encode("utf-8", "surrogatepass")) for t in texts) / 1e6
-    return evaluate(gold, predicted), megabytes, seconds
+    return evaluate([list(doc.spans) for doc in docs], predicted), megabytes, seconds
 
 
 def _eval(args: argparse.Namespace) -> int:

@@ -18,18 +18,19 @@ _SPARK_TYPES = {
 }
 
 
-def _spark_type(arrow_type: pa.DataType) -> str:
+def spark_type(arrow_type: pa.DataType) -> str:
+    """Spark DDL type (``bigint``, ``array<string>``, ...) of an Arrow type of our schema."""
     if pa.types.is_list(arrow_type):
-        return f"array<{_spark_type(arrow_type.value_type)}>"
+        return f"array<{spark_type(arrow_type.value_type)}>"
     if pa.types.is_struct(arrow_type):
-        return "struct<" + ", ".join(f"`{f.name}`: {_spark_type(f.type)}"
+        return "struct<" + ", ".join(f"`{f.name}`: {spark_type(f.type)}"
                                      for f in arrow_type) + ">"
     return _SPARK_TYPES[arrow_type]
 
 
 def spark_ddl(schema: pa.Schema) -> str:
     """Spark DDL string (``id string, size bigint, ...``) for an Arrow schema."""
-    return ", ".join(f"`{field.name}` {_spark_type(field.type)}" for field in schema)
+    return ", ".join(f"`{field.name}` {spark_type(field.type)}" for field in schema)
 
 
 def get_spark(master: str = "local[*]", app_name: str = "stack-curate",

@@ -3,7 +3,7 @@
 - a licence file: decided from that file alone;
 - a directory, a git repository or a ``.tar.gz``/``.tgz``/``.tar``/``.zip`` archive: decided
   for its root from the licence files at its root. Sources are read by ingest's reader
-  (:func:`pipeline.ingest.sources.open_snapshot`), with the same safety: archives in memory,
+  (:func:`pipeline.ingest.readers.open_snapshot`), with the same safety: archives in memory,
   never extracted, a single top-level directory stripped, links never followed, unsafe
   member paths and archive bombs refused.
 
@@ -24,7 +24,7 @@ from licenses.files import is_license_file
 from licenses.resolve import decide_directory
 from pipeline.config import IngestConfig, LicenseConfig
 from pipeline.ingest.decode import decode, is_binary
-from pipeline.ingest.sources import SourceError, open_snapshot
+from pipeline.ingest.readers import SourceError, open_snapshot
 
 
 class ScanError(Exception):

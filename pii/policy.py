@@ -393,7 +393,8 @@ _NETWORK_CUE = re.compile(
     r"addr(?:ess)?(?:es)?|servers?|proxy|proxies|dns|nameservers?|gateways?|subnets?|netmask|"
     r"routes?|routers?|ping|connect(?:ion)?s?|bind|listen|inet|sockets?|peers?|remote|"
     r"endpoints?|firewall|allow(?:ed)?|block(?:ed)?|ban(?:ned)?|whitelist|blacklist|network|"
-    r"nginx|curl|ssh|tcp|udp|http|https|cidr|vpn|nat|lan|wan|dhcp|geoip|client)(?![a-z])|://|@")
+    r"upstreams?|nginx|curl|ssh|tcp|udp|http|https|cidr|vpn|nat|lan|wan|dhcp|geoip|client)"
+    r"(?![a-z])|://|@")
 # Parts an OID has (ITU-T X.660: the first arc is 0, 1 or 2, the second below 40 under 0 and
 # 1), and parts all below 64 (a random public address has all four below 64 about once in
 # 256): such a quad is an OID ("2.5.29.17"), a section ("4.4.12.10") or a version, unless its

@@ -51,8 +51,6 @@ import pyarrow as pa
 
 SCHEMA_VERSION = "1.1"  # 1.1: pii_spans
 
-LICENSE_CLASSES = ("permissive", "no_license", "non_permissive")
-
 PII_SPAN_TYPE = pa.struct([("start", pa.int64()), ("end", pa.int64()), ("label", pa.string()),
                            ("score", pa.float64()), ("detector", pa.string())])
 

@@ -22,7 +22,8 @@ from pipeline.ingest.decode import decode, is_binary
 from pipeline.ingest.languages import LANGUAGES, extension_of, language_for
 from pipeline.ingest.manifest import ManifestError, RepoEntry, read_manifest
 from pipeline.reasons import Reason
-from pipeline.ingest.sources import SourceError, checked_path, open_snapshot, redacted_source
+from pipeline.ingest.readers import SourceError, open_snapshot, redacted_source
+from pipeline.ingest.readers.base import checked_path
 from pipeline.schema import git_blob_sha, record_id, to_batch
 
 CONFIG = IngestConfig(max_file_bytes=2000)

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from jobs.pii_cli import _gold_spans, read_jsonl
 from pii.entities import Span
 from pii.evaluate import evaluate, report_table
+from pii.labelled import _gold_spans, read_jsonl
 
 GOLD = [
     {"id": "a", "text": "Ada Quill <ada@mail.org> 52.14.3.9",

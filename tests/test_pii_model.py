@@ -21,8 +21,8 @@ from transformers import (
 )
 
 from pii.entities import ENTITIES, Span
+from pii.labelled import read_labelled
 from pii.model import SIZES, NerModel, finetune, pretrain, resolve_size
-from pii.model.data import read_labelled
 from pii.model.labels import (
     Tag,
     bio_labels,

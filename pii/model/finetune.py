@@ -12,6 +12,7 @@ import math
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,7 +22,7 @@ from transformers import (
     BertForTokenClassification,
 )
 
-from pii.model.data import LabelledText, read_labelled
+from pii.labelled import LabelledText, read_labelled
 from pii.model.labels import IGNORE_INDEX, bio_labels, spans_to_tags
 from pii.model.runtime import resolve_device, thread_limit
 from pii.model.sizes import (
@@ -38,9 +39,7 @@ from pii.model.tokenizer import (
     train_tokenizer,
 )
 from pii.model.training import (
-    LOG_EVERY,
-    WARMUP_RATIO,
-    WEIGHT_DECAY,
+    Hyperparameters,
     parameter_count,
     save_checkpoint,
     seed_everything,
@@ -52,7 +51,6 @@ from pii.model.windows import window_starts
 # lr in {3e-4, 1e-4, 5e-5, 3e-5}; 1e-4 is the middle of that grid for models this size.
 FINETUNE_LR = 1e-4
 EPOCHS = 3  # BERT fine-tuning runs 2-4 epochs (Devlin et al. 2019, §A.3)
-BATCH_SIZE = 32  # BERT's fine-tuning batch range {16, 32} (Devlin et al. 2019, §A.3)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,52 +138,41 @@ def finetune(train_jsonl: str | Path, out_dir: str | Path, *,
              init_dir: str | Path | None = None,  # a pretrain() output, or any local HF encoder
              size: str | ModelSize | None = None,  # without init_dir; None: DEFAULT_SIZE
              epochs: int = EPOCHS,
-             steps: int | None = None,  # overrides epochs when given
-             batch_size: int = BATCH_SIZE,
              max_len: int = MAX_POSITIONS,  # the inference window
-             lr: float = FINETUNE_LR,
-             warmup_ratio: float = WARMUP_RATIO,
-             weight_decay: float = WEIGHT_DECAY,
-             seed: int = 0,
-             threads: int | None = None,  # None: torch's default
-             device: str = "auto",
-             log_every: int = LOG_EVERY,
-             save_dtype: str = "float32") -> dict:  # "float16" halves the shipped file
+             **hyperparameters: Any) -> dict:
     """Fine-tune a BIO token classifier on labelled JSONL; write the HF directory and train_log.json.
 
+    ``hyperparameters`` are fields of :class:`~pii.model.training.Hyperparameters`; ``lr``
+    defaults to :data:`FINETUNE_LR`, and ``steps``, when given, overrides ``epochs``.
     Without ``init_dir`` a new tokenizer is trained on the labelled texts and the model starts
     from random weights. ``threads`` limits torch's CPU threads. Returns the log. Deterministic
     for a seed, thread count and device.
     """
-    if batch_size <= 0 or epochs <= 0:
-        raise ValueError(f"batch_size and epochs must be positive, got {batch_size} and {epochs}")
+    hyper = Hyperparameters(**{"lr": FINETUNE_LR, **hyperparameters})
+    if epochs <= 0:
+        raise ValueError(f"epochs must be positive, got {epochs}")
     docs = read_labelled(train_jsonl)
     labels = bio_labels()
-    run_device = resolve_device(device)
-    with thread_limit(threads):
-        seed_everything(seed)
+    run_device = resolve_device(hyper.device)
+    with thread_limit(hyper.threads):
+        seed_everything(hyper.seed)
         tokenizer, model, shape = _initial_model(docs, init_dir, size, labels)
         if not 3 <= max_len <= position_limit(model, tokenizer):
             raise ValueError(f"max_len must be in [3, {position_limit(model, tokenizer)}], "
                              f"got {max_len}")
         examples, stats = build_examples(docs, tokenizer, max_len, model.config.label2id)
-        per_epoch = math.ceil(len(examples) / batch_size)
-        total_steps = steps if steps is not None else epochs * per_epoch
+        per_epoch = math.ceil(len(examples) / hyper.batch_size)
+        total_steps = hyper.steps if hyper.steps is not None else epochs * per_epoch
         # without a pad token any id will do: padding is masked out of attention and loss
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        batches = _bucketed_batches(examples, batch_size, pad_id, seed)
-        log, totals = train_steps(model, batches, steps=total_steps, lr=lr,
-                                  warmup_ratio=warmup_ratio, weight_decay=weight_decay,
-                                  log_every=log_every, device=run_device)
+        batches = _bucketed_batches(examples, hyper.batch_size, pad_id, hyper.seed)
+        log, totals = train_steps(model, batches, hyper, steps=total_steps, device=run_device)
     record = {
-        "task": "finetune", "seed": seed, "size": shape, "parameters": parameter_count(model),
-        "device": run_device.type, "labels": labels,
+        "task": "finetune", "seed": hyper.seed, "size": shape,
+        "parameters": parameter_count(model), "device": run_device.type, "labels": labels,
         "args": {"train_jsonl": str(train_jsonl), "init_dir": None if init_dir is None else str(init_dir),
-                 "epochs": epochs, "steps": total_steps, "batch_size": batch_size,
-                 "max_len": max_len, "lr": lr, "warmup_ratio": warmup_ratio,
-                 "weight_decay": weight_decay, "threads": threads, "log_every": log_every,
-                 "save_dtype": save_dtype},
+                 "epochs": epochs, "max_len": max_len, **hyper.logged(total_steps)},
         "data": stats, "log": log, **totals,
     }
-    save_checkpoint(model, tokenizer, out_dir, save_dtype, record)
+    save_checkpoint(model, tokenizer, out_dir, hyper.save_dtype, record)
     return record

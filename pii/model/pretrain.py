@@ -13,6 +13,7 @@ import dataclasses
 import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,9 +29,7 @@ from pii.model.sizes import (
 )
 from pii.model.tokenizer import read_shard_texts, train_tokenizer
 from pii.model.training import (
-    LOG_EVERY,
-    WARMUP_RATIO,
-    WEIGHT_DECAY,
+    Hyperparameters,
     parameter_count,
     save_checkpoint,
     seed_everything,
@@ -42,7 +41,6 @@ MASK_TOKEN_SHARE, RANDOM_TOKEN_SHARE = 0.8, 0.1  # of masked positions; the othe
 # RoBERTa-base's peak is 6e-4 (Liu et al. 2019, Table 9). Measured here (mini, 32x128, 150 steps on
 # a fifth of the demo shards): final loss 7.54 at 2e-4; 6.95, 6.91, 6.91 at 5e-4, 1e-3, 2e-3.
 PRETRAIN_LR = 5e-4
-BATCH_SIZE = 32  # BERT's fine-tuning batch range {16, 32} (Devlin et al. 2019, §A.3); fits a CPU
 ENCODE_CHUNK = 1024  # texts tokenized per call: bounds the Python lists alive at once
 
 
@@ -114,35 +112,27 @@ def _mlm_batches(packed: np.ndarray, batch_size: int, tokenizer, seed: int) -> I
 
 def pretrain(source: str | Path | Sequence[str], out_dir: str | Path, *,
              size: str | ModelSize = DEFAULT_SIZE,
-             steps: int | None = None,  # None: one pass over the packed windows
-             batch_size: int = BATCH_SIZE,
              seq_len: int = MAX_POSITIONS,  # the inference window
-             lr: float = PRETRAIN_LR,
-             warmup_ratio: float = WARMUP_RATIO,
-             weight_decay: float = WEIGHT_DECAY,
-             seed: int = 0,
-             threads: int | None = None,  # None: torch's default
-             device: str = "auto",
-             log_every: int = LOG_EVERY,
-             save_dtype: str = "float32") -> dict:
+             **hyperparameters: Any) -> dict:
     """Train tokenizer and encoder with MLM on ``source`` (a shards directory or texts).
 
+    ``hyperparameters`` are fields of :class:`~pii.model.training.Hyperparameters`; ``lr``
+    defaults to :data:`PRETRAIN_LR`, ``steps`` to one pass over the packed windows.
     Writes an HF model directory (config.json, model.safetensors, tokenizer files) and
     ``train_log.json`` to ``out_dir``; returns the log. ``threads`` limits torch's CPU threads
     (the tokenizer's Rust threads follow RAYON_NUM_THREADS). All texts are held in memory.
     Deterministic for a seed, thread count and device.
     """
+    hyper = Hyperparameters(**{"lr": PRETRAIN_LR, **hyperparameters})
     model_size = resolve_size(size)
     if not 3 <= seq_len <= MAX_POSITIONS:
         raise ValueError(f"seq_len must be in [3, {MAX_POSITIONS}], got {seq_len}")
-    if batch_size <= 0:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
     texts = read_shard_texts(source) if isinstance(source, (str, Path)) else list(source)
     if not texts or not all(isinstance(text, str) for text in texts):
         raise ValueError("pretraining needs a non-empty sequence of strings")
-    run_device = resolve_device(device)
-    with thread_limit(threads):
-        seed_everything(seed)
+    run_device = resolve_device(hyper.device)
+    with thread_limit(hyper.threads):
+        seed_everything(hyper.seed)
         tokenizer = train_tokenizer(texts, model_size.vocab_size)
         token_ids = []
         for begin in range(0, len(texts), ENCODE_CHUNK):
@@ -152,23 +142,21 @@ def pretrain(source: str | Path | Sequence[str], out_dir: str | Path, *,
             token_ids.extend(np.asarray(ids, dtype=np.int32) for ids in encoded)
         packed = pack_windows(token_ids, seq_len, tokenizer.cls_token_id, tokenizer.sep_token_id,
                               tokenizer.pad_token_id)
-        total_steps = steps if steps is not None else math.ceil(len(packed) / batch_size)
+        total_steps = (hyper.steps if hyper.steps is not None
+                       else math.ceil(len(packed) / hyper.batch_size))
         model = BertForMaskedLM(bert_config(model_size, len(tokenizer), tokenizer.pad_token_id))
-        log, totals = train_steps(model, _mlm_batches(packed, batch_size, tokenizer, seed),
-                                  steps=total_steps, lr=lr, warmup_ratio=warmup_ratio,
-                                  weight_decay=weight_decay, log_every=log_every,
-                                  device=run_device, loss_of=masked_lm_loss)
+        batches = _mlm_batches(packed, hyper.batch_size, tokenizer, hyper.seed)
+        log, totals = train_steps(model, batches, hyper, steps=total_steps, device=run_device,
+                                  loss_of=masked_lm_loss)
     record = {
-        "task": "pretrain", "seed": seed, "size": dataclasses.asdict(model_size),
+        "task": "pretrain", "seed": hyper.seed, "size": dataclasses.asdict(model_size),
         "parameters": parameter_count(model), "device": run_device.type,
         "args": {"source": str(source) if isinstance(source, (str, Path)) else f"{len(texts)} texts",
-                 "steps": total_steps, "batch_size": batch_size, "seq_len": seq_len, "lr": lr,
-                 "warmup_ratio": warmup_ratio, "weight_decay": weight_decay, "threads": threads,
-                 "log_every": log_every, "save_dtype": save_dtype},
+                 "seq_len": seq_len, **hyper.logged(total_steps)},
         "data": {"texts": len(texts), "chars": sum(map(len, texts)),
                  "tokens": int(sum(len(ids) for ids in token_ids)), "windows": len(packed),
                  "vocab_size": len(tokenizer)},
         "log": log, **totals,
     }
-    save_checkpoint(model, tokenizer, out_dir, save_dtype, record)
+    save_checkpoint(model, tokenizer, out_dir, hyper.save_dtype, record)
     return record

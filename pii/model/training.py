@@ -7,6 +7,7 @@ the GPU has bf16 (fp16 would need loss scaling; without bf16 training stays in f
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import time
@@ -21,10 +22,40 @@ from pii.model.runtime import save_dtype
 ADAM_BETAS = (0.9, 0.98)  # RoBERTa (Liu et al. 2019, Table 9)
 ADAM_EPS = 1e-6  # RoBERTa (Liu et al. 2019, Table 9)
 GRAD_CLIP = 1.0  # BERT's optimiser clips the global gradient norm at 1.0 (Devlin et al. 2019 code)
-WARMUP_RATIO = 0.06  # RoBERTa fine-tuning warms up over the first 6% of steps (Liu et al. 2019, Table 10)
-WEIGHT_DECAY = 0.01  # BERT and RoBERTa (Devlin et al. 2019, §A.2; Liu et al. 2019, Table 9)
-LOG_EVERY = 10  # a loss point every 10 steps: 100 points over 1,000 steps
 LOG_FILE = "train_log.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Hyperparameters:
+    """What pretraining and fine-tuning both take; each sets its own peak ``lr``."""
+
+    lr: float  # peak learning rate
+    steps: int | None = None  # None: the task's own length (one pass, or its epochs)
+    # BERT's fine-tuning batch range {16, 32} (Devlin et al. 2019, §A.3); fits a CPU
+    batch_size: int = 32
+    # RoBERTa fine-tuning warms up over the first 6% of steps (Liu et al. 2019, Table 10)
+    warmup_ratio: float = 0.06
+    # BERT and RoBERTa (Devlin et al. 2019, §A.2; Liu et al. 2019, Table 9)
+    weight_decay: float = 0.01
+    seed: int = 0
+    threads: int | None = None  # None: torch's default
+    device: str = "auto"
+    log_every: int = 10  # a loss point every 10 steps: 100 points over 1,000 steps
+    save_dtype: str = "float32"  # "float16" halves the shipped file
+
+    def __post_init__(self) -> None:
+        if self.batch_size <= 0:
+            raise ValueError(f"batch_size must be positive, got {self.batch_size}")
+        if self.log_every <= 0:
+            raise ValueError(f"log_every must be positive, got {self.log_every}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+
+    def logged(self, steps: int) -> dict:
+        """The ``args`` of ``train_log.json``: these, with the steps run (seed and device are
+        logged beside them)."""
+        return {name: value for name, value in dataclasses.asdict(self).items()
+                if name not in ("seed", "device")} | {"steps": steps}
 
 
 def seed_everything(seed: int) -> None:
@@ -54,26 +85,22 @@ def model_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.
     return model(**batch).loss
 
 
-def train_steps(model: torch.nn.Module, batches: Iterator[dict[str, torch.Tensor]], *, steps: int,
-                lr: float, warmup_ratio: float, weight_decay: float, log_every: int,
-                device: torch.device,
+def train_steps(model: torch.nn.Module, batches: Iterator[dict[str, torch.Tensor]],
+                hyper: Hyperparameters, *, steps: int, device: torch.device,
                 loss_of: Callable[[torch.nn.Module, dict], torch.Tensor] = model_loss,
                 ) -> tuple[list[dict], dict]:
     """Run ``steps`` optimiser steps on ``batches`` (each with ``labels``), minimising ``loss_of``.
 
-    Returns the log (mean loss and learning rate every ``log_every`` steps and at the last step)
-    and the run's totals (seconds, non-padding tokens, tokens/s).
+    ``steps`` and ``device`` are the run's, resolved from ``hyper``. Returns the log (mean loss and
+    learning rate every ``hyper.log_every`` steps and at the last step) and the run's totals
+    (seconds, non-padding tokens, tokens/s).
     """
     if steps <= 0:
         raise ValueError(f"steps must be positive, got {steps}")
-    if log_every <= 0:
-        raise ValueError(f"log_every must be positive, got {log_every}")
-    if not 0 <= warmup_ratio < 1:
-        raise ValueError(f"warmup_ratio must be in [0, 1), got {warmup_ratio}")
     model.to(device).train()
-    optimizer = _optimizer(model, lr, weight_decay)
+    optimizer = _optimizer(model, hyper.lr, hyper.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _warmup_then_decay(steps, max(1, round(steps * warmup_ratio))))
+        optimizer, _warmup_then_decay(steps, max(1, round(steps * hyper.warmup_ratio))))
     use_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
     log: list[dict] = []
     interval_loss, interval_steps, tokens = 0.0, 0, 0
@@ -91,7 +118,7 @@ def train_steps(model: torch.nn.Module, batches: Iterator[dict[str, torch.Tensor
         interval_loss += loss.item()
         interval_steps += 1
         tokens += int(batch["attention_mask"].sum())
-        if step % log_every == 0 or step == steps:
+        if step % hyper.log_every == 0 or step == steps:
             log.append({"step": step, "loss": round(interval_loss / interval_steps, 6),
                         "lr": float(f"{rate:.6g}")})
             interval_loss, interval_steps = 0.0, 0

@@ -2,7 +2,7 @@
 
 Every file of the source gives one ``kind="file"`` record, in path order; the ones that
 cannot become a text record of a kept language leave ingest excluded (content null):
-SYMLINK, UNSAFE_PATH, ARCHIVE_LIMIT, TOO_LARGE (from :mod:`.sources`), then BINARY,
+SYMLINK, UNSAFE_PATH, ARCHIVE_LIMIT, TOO_LARGE (from :mod:`.readers`), then BINARY,
 UNSUPPORTED_LANGUAGE and UNDECODABLE. A source that cannot be read gives exactly one
 ``kind="repository"`` record excluded as SOURCE_UNAVAILABLE. Licence fields stay null: the
 licences step fills them, from the manifest's licence and from :attr:`IngestedRepo.license_files`.
@@ -17,7 +17,7 @@ from pipeline.config import IngestConfig
 from pipeline.ingest.decode import decode, is_binary
 from pipeline.ingest.languages import extension_of, language_for
 from pipeline.ingest.manifest import ManifestError, RepoEntry, read_manifest
-from pipeline.ingest.sources import (RawFile, Snapshot, SourceError, open_snapshot,
+from pipeline.ingest.readers import (RawFile, Snapshot, SourceError, open_snapshot,
                                      redacted_source)
 from pipeline.reasons import Reason, exclude
 from pipeline.schema import content_hash, new_record, record_id
