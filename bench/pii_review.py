@@ -41,6 +41,10 @@ def wilson(successes: int, trials: int) -> tuple[float, float]:
     return (centre - half, centre + half)
 
 
+def span_key(record: dict) -> tuple:
+    return (record["id"], record["start"], record["end"], record["label"])
+
+
 def read_review(directory: Path) -> tuple[dict[str, dict], dict[str, int]]:
     """A review's verdicts by item, checked against its parts, and its spans per label."""
     items = {}
@@ -56,8 +60,9 @@ def read_review(directory: Path) -> tuple[dict[str, dict], dict[str, int]]:
                 raise ValueError(f"{path}:{number}: unknown item {record.get('item')!r}")
             if record.get("verdict") not in ("tp", "fp"):
                 raise ValueError(f"{path}:{number}: verdict must be tp or fp")
-            verdicts[record["item"]] = {**record, "label": items[record["item"]]["label"],
-                                        "detector": items[record["item"]]["detector"]}
+            span = items[record["item"]]
+            verdicts[record["item"]] = {**record, "label": span["label"],
+                                        "detector": span["detector"], "span": span_key(span)}
     missing = sorted(set(items) - set(verdicts))
     if missing:
         raise ValueError(f"{directory}: {len(missing)} items without a verdict, e.g. {missing[0]}")
@@ -65,11 +70,7 @@ def read_review(directory: Path) -> tuple[dict[str, dict], dict[str, int]]:
     return verdicts, seen
 
 
-def span_key(record: dict) -> tuple:
-    return (record["id"], record["start"], record["end"], record["label"])
-
-
-def still_found(review: tuple[dict[str, dict], dict[str, int]], directory: Path, later: Path
+def still_found(review: tuple[dict[str, dict], dict[str, int]], later: Path
                 ) -> tuple[dict[str, dict], dict[str, int]]:
     """The review restricted to the spans a later run over the same release still finds,
     with the later run's totals."""
@@ -77,16 +78,11 @@ def still_found(review: tuple[dict[str, dict], dict[str, int]], directory: Path,
     later_seen = json.loads((later / "sample_seen.json").read_text(encoding="utf-8"))
     later_keys = {span_key(json.loads(line)) for line in
                   (later / "sample.jsonl").read_text(encoding="utf-8").splitlines()}
-    sampled = {label: sum(1 for _ in later_keys if _[3] == label) for label in later_seen}
+    sampled = collections.Counter(key[3] for key in later_keys)
     short = [label for label, seen in later_seen.items() if sampled[label] < seen]
     if short:
         raise ValueError(f"{later}: its sample does not hold every span of {short}")
-    items = {}
-    for part in sorted(directory.glob("part-*.jsonl")):
-        for line in part.read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
-            items[record["item"]] = span_key(record)
-    return ({item: v for item, v in verdicts.items() if items[item] in later_keys}, later_seen)
+    return ({item: v for item, v in verdicts.items() if v["span"] in later_keys}, later_seen)
 
 
 def main() -> int:
@@ -98,7 +94,7 @@ def main() -> int:
     for argument in args.reviews:
         directory, _, later = argument.partition(":")
         review = read_review(Path(directory))
-        reviews.append(still_found(review, Path(directory), Path(later)) if later else review)
+        reviews.append(still_found(review, Path(later)) if later else review)
     print("| label | spans in the builds | reviewed | tp | fp | precision (span-weighted) | "
           "Wilson 95% of the pooled sample | partial | generic |\n"
           "|---|---:|---:|---:|---:|---:|---|---:|---:|")

@@ -595,8 +595,9 @@ MIN_PASSWORD_CHARS = 3
 # A regular expression rather than a password: a group with "(?", a class escape, or a
 # quantified character class ("(?:key|pwd|pass)", "([a-f0-9]{48})").
 _REGEX_SHAPE = re.compile(r"\(\?[:=!<P]|\\[dwsDWS]|\][+*?]|\]\{\d")
-# The end of a token a span would continue ("an_" + "weep"), except mysql's "-pSECRET".
-_TOKEN_BEFORE = re.compile(r"(?:^|[^-])[A-Za-z0-9_]$|(?<!-)[A-Za-oq-z0-9_]$")
+# The end of a token a span would continue ("an_" + "weep"); a letter after a hyphen is an
+# option flag, as in mysql's "-pSECRET".
+_TOKEN_BEFORE = re.compile(r"(?<!-)[A-Za-z0-9_]$")
 
 
 def password_is_pii(context: SpanContext) -> bool:
