@@ -57,9 +57,10 @@ def _scan_or_redact(args: argparse.Namespace, redacting: bool) -> int:
     return 0
 
 
-def evaluate_file(gold_path: Path, detector) -> tuple[dict, float, float]:
-    """Tallies of ``detector`` on a gold file, its megabytes and seconds of detection."""
-    from pii.evaluate import evaluate
+def evaluate_file(gold_path: Path, detector) -> tuple[dict, dict, float, float]:
+    """Tallies of ``detector`` on a gold file, the recall on its held-out families' spans
+    (empty when it marks none), its megabytes and seconds of detection."""
+    from pii.evaluate import evaluate, held_out_recall
 
     docs = read_labelled(gold_path)
     texts = [doc.text for doc in docs]
@@ -67,19 +68,29 @@ def evaluate_file(gold_path: Path, detector) -> tuple[dict, float, float]:
     predicted = detector.detect(texts, [doc.language for doc in docs])
     seconds = time.perf_counter() - started
     megabytes = sum(len(t.encode("utf-8", "surrogatepass")) for t in texts) / 1e6
-    return evaluate([list(doc.spans) for doc in docs], predicted), megabytes, seconds
+    held_out = (held_out_recall([list(doc.held_out) for doc in docs], predicted)
+                if any(doc.held_out for doc in docs) else {})
+    return evaluate([list(doc.spans) for doc in docs], predicted), held_out, megabytes, seconds
+
+
+def _tally_dicts(tallies: dict) -> dict:
+    return {mode: {label: t.to_dict() for label, t in by_label.items()}
+            for mode, by_label in tallies.items()}
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from pii.evaluate import report_table
+    from pii.evaluate import recall_table, report_table
 
-    tallies, megabytes, seconds = evaluate_file(args.gold, _detector(args))
+    tallies, held_out, megabytes, seconds = evaluate_file(args.gold, _detector(args))
     if args.json:
-        print(json.dumps({mode: {label: t.to_dict() for label, t in by_label.items()}
-                          for mode, by_label in tallies.items()}
-                         | {"megabytes": megabytes, "seconds": seconds}, indent=2))
+        print(json.dumps(_tally_dicts(tallies) | {"held_out_recall": _tally_dicts(held_out),
+                                              "megabytes": megabytes, "seconds": seconds},
+                         indent=2))
     else:
         print(report_table(tallies, f"{args.gold} (model: {args.model})"))
+        if held_out:
+            print()
+            print(recall_table(held_out, "held-out template families (never trained on): recall"))
         print(f"\n{megabytes:.2f} MB in {seconds:.1f} s: {megabytes / seconds:.3f} MB/s")
     return 0
 

@@ -85,6 +85,26 @@ def evaluate(gold: Sequence[list[Span]], predicted: Sequence[list[Span]],
     return tallies
 
 
+def held_out_recall(gold: Sequence[list[Span]], predicted: Sequence[list[Span]]
+                    ) -> dict[str, dict[str, Tally]]:
+    """Recall on a subset of the gold spans (a held-out template family's), by mode and entity:
+    :func:`evaluate` with only those spans as gold, read for ``tp`` and ``fn`` (its ``fp`` counts
+    every other prediction and means nothing here)."""
+    tallies = evaluate(gold, predicted)
+    return {mode: {label: Tally(tp=t.tp, fn=t.fn) for label, t in by_label.items()
+                   if t.tp + t.fn}
+            for mode, by_label in tallies.items()}
+
+
+def recall_table(tallies: dict[str, dict[str, Tally]], title: str) -> str:
+    """A Markdown table of recall per entity, exact and overlap, and the gold count."""
+    lines = [f"### {title}\n", "| entity | gold | R exact | R overlap |", "|---|---:|---:|---:|"]
+    for label, exact in tallies["exact"].items():
+        lines.append(f"| {label} | {exact.tp + exact.fn} | {exact.recall:.3f} | "
+                     f"{tallies['overlap'][label].recall:.3f} |")
+    return "\n".join(lines)
+
+
 def report_table(tallies: dict[str, dict[str, Tally]], title: str = "") -> str:
     """A Markdown table: P/R/F1 per entity, exact and overlap, and the gold count."""
     lines = [f"### {title}\n"] if title else []

@@ -1,6 +1,7 @@
 """JSONL documents: ``{"id", "text"[, "language" or "path"]}`` to scan, and labelled ones that
-add ``"spans": [{"start", "end", "label"}]`` (training data and gold). A bad line is an error
-naming ``file:line``."""
+add ``"spans": [{"start", "end", "label"[, "held_out"]}]`` (training data and gold; ``held_out``
+marks a test span of a template family that training never saw). A bad line is an error naming
+``file:line``."""
 from __future__ import annotations
 
 import dataclasses
@@ -19,6 +20,7 @@ class LabelledText:
     text: str
     spans: tuple[Span, ...]
     language: str | None = None
+    held_out: tuple[Span, ...] = ()  # the spans marked ``held_out`` (a subset of ``spans``)
 
 
 def language_of(item: dict) -> str | None:
@@ -86,7 +88,10 @@ def read_labelled(path: str | Path) -> list[LabelledText]:
         doc_id, text, spans = item.get("id"), item.get("text"), item.get("spans")
         if not (isinstance(doc_id, str) and isinstance(text, str) and isinstance(spans, list)):
             raise ValueError(f"{where}: needs 'id' (string), 'text' (string) and 'spans' (list)")
-        docs.append(LabelledText(doc_id, text, _gold_spans(item, where), language_of(item)))
+        gold = _gold_spans(item, where)
+        held_out = tuple(sorted(Span(raw["start"], raw["end"], raw["label"])
+                                for raw in spans if raw.get("held_out") is True))
+        docs.append(LabelledText(doc_id, text, gold, language_of(item), held_out))
     if not docs:
         raise ValueError(f"{source} holds no records")
     return docs

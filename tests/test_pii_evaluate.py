@@ -4,8 +4,8 @@ import json
 import pytest
 
 from pii.entities import Span
-from pii.evaluate import evaluate, report_table
-from pii.labelled import _gold_spans, read_jsonl
+from pii.evaluate import evaluate, held_out_recall, recall_table, report_table
+from pii.labelled import _gold_spans, read_jsonl, read_labelled
 
 GOLD = [
     {"id": "a", "text": "Ada Quill <ada@mail.org> 52.14.3.9",
@@ -71,3 +71,19 @@ def test_gold_reader_names_file_and_line(tmp_path):
         _gold_spans({"text": "abc", "spans": [{"start": 0, "end": 9, "label": "KEY"}]}, "x")
     with pytest.raises(ValueError, match="bad gold span"):
         _gold_spans({"text": "abc", "spans": [{"start": 0, "end": 2, "label": "PHONE"}]}, "x")
+
+
+def test_held_out_spans_are_read_and_scored_for_recall_alone(tmp_path):
+    gold = [dict(GOLD[0], spans=[dict(GOLD[0]["spans"][0], held_out=True), *GOLD[0]["spans"][1:]]),
+            GOLD[1]]
+    path = tmp_path / "gold.jsonl"
+    path.write_text("".join(json.dumps(item) + "\n" for item in gold))
+    docs = read_labelled(path)
+    assert docs[0].held_out == (Span(0, 9, "NAME"),) and docs[1].held_out == ()
+    assert len(docs[0].spans) == 3  # held-out spans stay gold spans too
+    predicted = [[Span(0, 3, "NAME"), Span(11, 23, "EMAIL")], [Span(12, 23, "PASSWORD")]]
+    recall = held_out_recall([list(doc.held_out) for doc in docs], predicted)
+    assert set(recall["exact"]) == {"NAME", "ALL"}  # entities without held-out spans left out
+    assert recall["exact"]["NAME"].recall == 0.0 and recall["overlap"]["NAME"].recall == 1.0
+    assert recall["exact"]["NAME"].fp == 0  # other predictions are not charged to the subset
+    assert "| NAME | 1 | 0.000 | 1.000 |" in recall_table(recall, "held out")

@@ -25,7 +25,7 @@ from pii.synth import build_dataset, generate, independent, load_contexts, synta
 from pii.synth.contexts import drop_reason, repo_split
 from pii.synth.generate import MAX_CHARS, MAX_LINES, MIN_LINES, compatible, render_block
 from pii.synth.render import BlockRenderer
-from pii.synth.templates import TEMPLATES
+from pii.synth.templates import HELD_OUT_FAMILIES, TEMPLATES
 from pii.synth.values import (
     DOCUMENTED_EXAMPLE_KEYS,
     KEY_PLACEHOLDERS,
@@ -324,8 +324,25 @@ def test_train_and_test_use_disjoint_templates_and_repositories(recorded):
         assert {split_of[tid] for tid in ids} == {split}
     repos = {split: {r["context"]["repo"] for r in docs[split] if r["context"]} for split in docs}
     assert repos["train"].isdisjoint(repos["test"])
+    held_out = set(HELD_OUT_FAMILIES.values())
     for family in {t.family for t in TEMPLATES}:
-        assert {t.split for t in TEMPLATES if t.family == family} == {"train", "test"}
+        expected = {"test"} if family in held_out else {"train", "test"}
+        assert {t.split for t in TEMPLATES if t.family == family} == expected
+
+
+def test_held_out_families_reach_only_the_test_split_and_mark_their_spans(recorded):
+    _, docs = recorded
+    held_out = set(HELD_OUT_FAMILIES.values())
+    assert set(HELD_OUT_FAMILIES) == set(ENTITIES)
+    assert not any(tid.split("/")[0] in held_out for r in docs["train"] for tid in r["templates"])
+    assert not any(span.get("held_out") for r in docs["train"] for span in r["spans"])
+    marked = collections.Counter(span["label"] for r in docs["test"] for span in r["spans"]
+                                 if span.get("held_out"))
+    assert set(marked) == set(ENTITIES), marked
+    for record in docs["test"]:  # only documents with a held-out template have marked spans
+        families = {tid.split("/")[0] for tid in record["templates"]}
+        if any(span.get("held_out") for span in record["spans"]):
+            assert families & held_out
 
 
 def test_every_entity_and_hard_negative_kind_has_train_and_test_templates():

@@ -21,7 +21,7 @@ from pii.entities import EMAIL, ENTITIES, IP_ADDRESS, KEY, NAME, PASSWORD, USERN
 from pii.synth import independent, syntax
 from pii.synth.contexts import Context, load_contexts
 from pii.synth.render import BlockRenderer, Piece, can_embed, indent
-from pii.synth.templates import TEMPLATES, Template
+from pii.synth.templates import HELD_OUT_FAMILIES, TEMPLATES, Template
 from pii.synth.values import ENV_LOOKUP, ValueFactory
 
 MAX_CHARS = 2500  # the brief: a 512-token window should usually cover a document
@@ -193,6 +193,8 @@ def _blocks(
             break
         template = _pick(rng, positives[entity] if role == "positive" else negatives)
         pieces = render_block(template, host, renderer)
+        if template.family in HELD_OUT_FAMILIES.values():
+            pieces = [p._replace(held_out=True) if p.label else p for p in pieces]
         text = "".join(p.text for p in pieces)
         size, height = len(text) + 2, text.count("\n") + 2
         if chars + size > MAX_CHARS - 200 or lines + height > _LINE_BUDGET:
@@ -298,7 +300,8 @@ def _record(
     for piece in pieces:
         end = offset + len(piece.text)
         if piece.label:
-            spans.append({"start": offset, "end": end, "label": piece.label})
+            spans.append({"start": offset, "end": end, "label": piece.label}
+                         | ({"held_out": True} if piece.held_out else {}))
         elif piece.negative:
             negatives.append({"start": offset, "end": end, "kind": piece.negative})
         text_parts.append(piece.text)

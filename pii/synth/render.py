@@ -28,6 +28,7 @@ class Piece(NamedTuple):
     text: str
     label: str | None = None  # entity of a PII value
     negative: str | None = None  # kind of a hard negative
+    held_out: bool = False  # a value of a held-out family (templates.HELD_OUT_FAMILIES)
 
 
 def text_of(pieces: list[Piece]) -> str:
