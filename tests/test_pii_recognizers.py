@@ -641,6 +641,24 @@ def span_of(text: str, value: str) -> tuple[int, int]:
      False),
     (NAME, "  42,  // Kim Lee", "Kim Lee", False),
     (NAME, "x = 42  # Kim Lee", "Kim Lee", True),
+    # a data table of literals (a fake-data generator's jobs, a locale's towns) names nobody
+    (NAME, 'jobs = (\n    "Engineer, civil",\n    "Market Gardener",\n    "Zoo keeper",\n)\n',
+     "Market Gardener", False),
+    (NAME, 'towns = [\n    ["Santo Stefano", "AQ"],\n    ["Villa Rosa", "TE"],\n]\n', "Villa Rosa", False),
+    (NAME, '    "job": "Bauer",\n    "job_f": "Kim Lee",\n', "Kim Lee", False),
+    # one row of literals is no table: Sphinx's latex_documents, an author list on one line
+    (NAME, 'latex_documents = [\n    (master_doc, "x.tex", "X Docs",\n     "Kim Lee", "manual"),\n]\n',
+     "Kim Lee", True),
+    (NAME, 'AUTHORS = ["Kim Lee", "Ada Quill"]\nx = 1\n', "Kim Lee", True),
+    (NAME, 'author = "Kim Lee"\nauthor_email = "kim@lee.dev"\n', "Kim Lee", True),
+    # "word @x" reads "word at x": an affiliation, alone or listed; a lead word makes a mention
+    (USERNAME, "# Author: Kim Lee (kimlee @caltech and @acmefound)\n", "caltech", False),
+    (USERNAME, "# Author: Kim Lee (kimlee @caltech and @acmefound)\n", "acmefound", False),
+    (USERNAME, "Thanks @kimlee for the fix\n", "kimlee", True),
+    (USERNAME, "Thanks to @kimlee and @adaq\n", "adaq", True),
+    (USERNAME, "reported by @kimlee, fixed in 2.1\n", "kimlee", True),
+    (USERNAME, "cc @kimlee @adaq\n", "adaq", True),
+    (USERNAME, "I don't @kimlee often\n", "kimlee", True),
 ])
 def test_policy_on_real_code_shapes(label, text, value, expected):
     assert policy.is_pii(label, text, *span_of(text, value)) == expected
