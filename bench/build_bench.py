@@ -32,7 +32,7 @@ from pipeline.dedup import exact_dedup_batches
 from pipeline.filters import QualityStage
 from pipeline.ingest import ingest_repository, read_manifest
 from pipeline.schema import to_batch
-from pipeline.stage import run_stage
+from pipeline.runner import run_stage
 
 
 def _rate(files: int, size: int, seconds: float) -> str:

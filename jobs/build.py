@@ -1,17 +1,18 @@
 """The build job: manifest of repositories in, a release of Parquet shards out.
 
-Stages (each persisted under ``OUT/work/NN-name/`` with a marker written last, so a rerun
-after a crash resumes after the last finished stage):
+A generic executor of the build plan (:mod:`pipeline.plan`): each stage runs as its
+partitioning asks (:class:`pipeline.stage.Partitioning`): the SOURCE stage one task per
+repository, AS_IS stages over the kept records as they come, BY_KEY stages after a hash
+repartition on their key (sorted by key and id within), WHOLE_DATASET steps through their
+Spark-native implementation (:data:`WHOLE_DATASET_STEPS`). A stage that asks for GPUs runs
+under a stage-level resource profile on a cluster; the others ask for none.
 
-1. ``ingest``      one Spark task per repository: read the source, decode, detect
-                   languages, resolve licences per directory (ScanCode, once per worker).
-2. ``licenses``    licence policy: keep the configured classes (permissive by default).
-3. ``quality``     StarCoderData's quality filters, vendored and generated files.
-4. ``exact_dedup`` one copy per content hash, chosen by the keep rule.
-5. ``near_dedup``  MinHash LSH candidates, verified clusters (``jobs/near_dedup.py``).
-6. ``pii``         PII detected (Presidio recognizers + the NER model, loaded once per worker)
-                   and redacted; spans kept in ``pii_spans`` (``pii/stage.py``).
-7. ``release``     deterministic shards, ``excluded/``, ``manifest.json``, ``CURRENT``.
+Each stage is persisted under ``OUT/work/NN-name/`` with a marker written last. The marker keys
+on the stage's own config sections, its code version and fingerprint (model weights, ScanCode's
+version), the schema version and the key of the stage before it (the input manifest's sha256
+for the first): a rerun resumes every stage whose key is unchanged, so a new ``[pii]`` reruns
+PII and the release only, a new ``[filters]`` the quality stage onwards. The release (shards,
+``excluded/``, ``manifest.json``, ``CURRENT``) is written on every run.
 
 Runs as ``curate build`` or ``spark-submit jobs/build.py --repos M --out DIR``.
 """
@@ -23,81 +24,86 @@ import hashlib
 import json
 import shutil
 import sys
-import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import pyarrow as pa
-import pyarrow.compute as pc
+from pyspark import AccumulatorParam, TaskContext
+from pyspark.resource import ResourceProfileBuilder, TaskResourceRequests
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from licenses.detect import get_detector
-from licenses.files import is_license_file
-from licenses.policy import LicensePolicyStage
-from licenses.resolve import assign_licenses
-from pipeline.config import BuildConfig, config_hash, config_to_dict
-from pipeline.dedup import exact_dedup_batches
-from pipeline.filters import QualityStage
-from pipeline.ingest import ingest_repository
-from pipeline.ingest.manifest import RepoEntry, read_manifest
-from pipeline.schema import RECORD_SCHEMA, SCHEMA_VERSION, STAGE_SCHEMA, to_batch
-from pipeline.shards import (ShardInfo, switch_current, write_excluded_shards,
-                             write_kept_shards, write_manifest)
-from pipeline.stage import Stage, StageCounters
-from pii.stage import PiiStage
 from jobs.near_dedup import near_dedup
 from jobs.spark import get_spark, spark_ddl
+from pipeline.config import BuildConfig, config_hash, config_to_dict
+from pipeline.ingest.manifest import read_manifest
+from pipeline.plan import BUILD_PLAN, stages_of
+from pipeline.schema import RECORD_SCHEMA, SCHEMA_VERSION, STAGE_SCHEMA
+from pipeline.shards import (ShardInfo, switch_current, write_excluded_shards,
+                             write_kept_shards, write_manifest)
+from pipeline.stage import Partitioning, SourceStage, Stage, StageCounters, stable_hash
 
-STAGE_NAMES = ("ingest", "licenses", "quality", "exact_dedup", "near_dedup", "pii")
-_STEPS = len(STAGE_NAMES) + 1  # the stages and the release
 MARKER = "_STAGE.json"
-_BATCH_ROWS = 2000
+PROGRESS_SECONDS = 1.0  # how often a terminal sees a stage's progress
+
+# The Spark-native implementation of each WHOLE_DATASET stage of the plan: kept records in,
+# the same records kept or marked out.
+WHOLE_DATASET_STEPS: dict[str, Callable[[DataFrame, Stage], DataFrame]] = {
+    "near_dedup": lambda frame, stage: near_dedup(frame, stage.config),
+}
 
 
 def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-# --- pure task functions (run on the workers) ---------------------------------------
+# --- task functions (run on the workers) --------------------------------------------
 
-def _strip_excluded_content(batch: pa.RecordBatch, keep: bool) -> pa.RecordBatch:
-    """``batch`` with the content of excluded records nulled (vectorised), unless kept."""
-    if keep:
-        return batch
-    index = batch.schema.get_field_index("content")
-    content = pc.if_else(pc.is_null(batch.column("reason")), batch.column(index),
-                         pa.scalar(None, pa.string()))
-    return batch.set_column(index, batch.schema.field(index), content)
+class _CountersParam(AccumulatorParam):
+    """Spark accumulator of :class:`StageCounters`, added up as tasks finish."""
 
+    def zero(self, value: StageCounters) -> StageCounters:
+        return StageCounters(value.name)
 
-def ingest_entries(entries: Iterable[RepoEntry], config: BuildConfig
-                   ) -> Iterator[pa.RecordBatch]:
-    """Ingest repositories and resolve their licences; records in Arrow batches."""
-    detector = get_detector()
-    for entry in entries:
-        with tempfile.TemporaryDirectory(prefix="curate-ingest-") as scratch:
-            ingested = ingest_repository(entry, config.ingest, Path(scratch), is_license_file)
-        records = assign_licenses(ingested.records, ingested.license_files, entry.license,
-                                  detector, config.licenses)
-        for start in range(0, len(records), _BATCH_ROWS):
-            yield _strip_excluded_content(to_batch(records[start:start + _BATCH_ROWS]),
-                                          config.shards.keep_excluded_content)
+    def addInPlace(self, value1: StageCounters, value2: StageCounters) -> StageCounters:
+        value1.merge(value2)
+        return value1
 
 
-def _ingest_task(config: BuildConfig) -> Callable:
+def _task_gpus() -> tuple[str, ...]:
+    """The GPU addresses Spark gave this task (none without a GPU resource profile)."""
+    context = TaskContext.get()
+    resource = context.resources().get("gpu") if context is not None else None
+    return tuple(resource.addresses) if resource is not None else ()
+
+
+def _counted(batches: Iterable[pa.RecordBatch], accumulator, name: str,
+             gpus: tuple[str, ...]) -> Iterator[pa.RecordBatch]:
+    """``batches`` unchanged, counted into ``accumulator`` once the task's output is done."""
+    counters = StageCounters(name, gpu_tasks={address: 1 for address in gpus})
+    for batch in batches:
+        counters.add_batch(batch)
+        yield batch
+    accumulator.add(counters)
+
+
+def _stage_task(stage: Stage, accumulator) -> Callable:
+    """A stage over one task's batches: the reader over manifest lines for a SOURCE stage,
+    ``process_batches`` for the others, a pass-through when disabled or done by Spark."""
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        entries = (RepoEntry(**json.loads(line)) for batch in batches
-                   for line in batch.column("entry").to_pylist())
-        yield from ingest_entries(entries, config)
-    return run
-
-
-def _stage_task(stage: Stage, keep_content: bool) -> Callable:
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in stage.process_batches(batches):
-            yield _strip_excluded_content(batch, keep_content)
+        gpus = _task_gpus()
+        if isinstance(stage, SourceStage):
+            stage.setup(gpus)
+            output = stage.read(json.loads(line) for batch in batches
+                                for line in batch.column("entry").to_pylist())
+        elif stage.enabled and stage.partitioning is not Partitioning.WHOLE_DATASET:
+            stage.setup(gpus)
+            output = stage.process_batches(batches)
+        else:
+            output = batches
+        yield from _counted(output, accumulator, stage.name, gpus)
     return run
 
 
@@ -115,6 +121,44 @@ _SHARD_INFO_SCHEMA = pa.schema([("path", pa.string()), ("rows", pa.int64()),
                                 ("bytes", pa.int64()), ("sha256", pa.string())])
 
 
+class _Progress:
+    """Tasks and records done of a running stage, on the terminal (quiet when stderr is not
+    one): read from Spark's status tracker and the stage's accumulator."""
+
+    def __init__(self, spark: SparkSession, group: str, label: str, accumulator) -> None:
+        self.tracker = spark.sparkContext.statusTracker()
+        self.group, self.label, self.accumulator = group, label, accumulator
+        self.started = time.perf_counter()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> _Progress:
+        if sys.stderr.isatty():
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.done.set()
+        if self.thread.is_alive():
+            self.thread.join()
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+
+    def _loop(self) -> None:
+        while not self.done.wait(PROGRESS_SECONDS):
+            finished = total = 0
+            for job_id in self.tracker.getJobIdsForGroup(self.group):
+                job = self.tracker.getJobInfo(job_id)
+                for stage_id in job.stageIds if job else ():
+                    info = self.tracker.getStageInfo(stage_id)
+                    if info is not None:
+                        finished += info.numCompletedTasks
+                        total += info.numTasks
+            records = self.accumulator.value.records_in
+            seconds = time.perf_counter() - self.started
+            print(f"\r\033[K{self.label}: {finished}/{total} tasks, {records:,} records, "
+                  f"{records / seconds:,.0f} records/s", end="", file=sys.stderr, flush=True)
+
+
 # --- the driver ---------------------------------------------------------------------
 
 @dataclasses.dataclass
@@ -126,36 +170,50 @@ class BuildResult:
 
 
 class Build:
-    """One build of a manifest into ``out_dir`` on a Spark session."""
+    """One build of a manifest into ``out_dir`` on a Spark session, following ``plan``."""
 
     def __init__(self, spark: SparkSession, manifest_path: Path, out_dir: Path,
-                 config: BuildConfig):
+                 config: BuildConfig, plan: tuple[type[Stage], ...] = BUILD_PLAN):
         self.spark = spark
         self.entries = read_manifest(manifest_path)
         self.out_dir = out_dir
         self.work_dir = out_dir / "work"
         self.config = config
+        self.stages = stages_of(config, plan)
+        missing = [s.name for s in self.stages if s.partitioning is Partitioning.WHOLE_DATASET
+                   and s.name not in WHOLE_DATASET_STEPS]
+        if missing:
+            raise ValueError(f"no Spark implementation of the whole-dataset stages {missing}")
         self.config_hash = config_hash(config)
         self.input_hash = hashlib.sha256(Path(manifest_path).read_bytes()).hexdigest()
         self.schema_ddl = spark_ddl(STAGE_SCHEMA)
+        self.local = spark.sparkContext.master.startswith("local")
+        self.steps = len(self.stages) + 1  # the stages and the release
         self.counters: list[StageCounters] = []
         self.resumed: list[str] = []
 
     # persisted stages
 
     def _stage_dir(self, index: int) -> Path:
-        return self.work_dir / f"{index + 1:02d}-{STAGE_NAMES[index]}"
+        return self.work_dir / f"{index + 1:02d}-{self.stages[index].name}"
 
-    def _marker_for(self, index: int) -> dict:
-        return {"stage": STAGE_NAMES[index], "config_hash": self.config_hash,
-                "input_hash": self.input_hash, "schema_version": SCHEMA_VERSION}
+    def _marker(self, index: int, upstream: str) -> dict:
+        """What the stage's output depends on; its hash is the stage's key."""
+        stage = self.stages[index]
+        sections = config_to_dict(self.config)
+        return {"stage": stage.name, "version": stage.version, "schema_version": SCHEMA_VERSION,
+                "config": {section: sections[section] for section in stage.config_sections},
+                "fingerprint": stage.fingerprint(), "upstream": upstream}
 
-    def _is_done(self, index: int) -> bool:
+    def _done_counters(self, index: int, key: str) -> StageCounters | None:
+        """The counters a finished run of the stage recorded, when its key is ``key``."""
         marker = self._stage_dir(index) / MARKER
         if not marker.exists():
-            return False
+            return None
         recorded = json.loads(marker.read_text())
-        return {k: recorded.get(k) for k in self._marker_for(index)} == self._marker_for(index)
+        if recorded.get("key") != key:
+            return None
+        return StageCounters.from_dict(recorded["counters"])
 
     def _read_stage(self, index: int) -> DataFrame:
         return self.spark.read.schema(self.schema_ddl).parquet(str(self._stage_dir(index)))
@@ -163,70 +221,85 @@ class Build:
     def _kept_input(self, index: int) -> DataFrame:
         return self._read_stage(index - 1).where(F.col("reason").isNull())
 
-    def _run_stage(self, index: int, compute: Callable[[], DataFrame]) -> None:
-        name = STAGE_NAMES[index]
-        target = self._stage_dir(index)
-        started = time.perf_counter()
-        if self._is_done(index) and len(self.resumed) == index:  # all before it resumed too
-            self.resumed.append(name)
-            _log(f"[{index + 1}/{_STEPS}] {name}: resumed from {target}")
+    def _profile(self, stage: Stage):
+        """A task resource profile for a stage that asks for more than one CPU or any GPU, on
+        a cluster (local mode runs every task in one JVM and has no resource profiles)."""
+        wanted = stage.resources
+        if self.local or (wanted.cpus == 1 and wanted.gpus == 0):
+            return None
+        requests = TaskResourceRequests().cpus(wanted.cpus)
+        if wanted.gpus:
+            requests = requests.resource("gpu", wanted.gpus)
+        return ResourceProfileBuilder().require(requests).build
+
+    def _frame(self, index: int, accumulator) -> DataFrame:
+        """The stage's output, as its partitioning asks."""
+        stage = self.stages[index]
+        task = _stage_task(stage, accumulator)
+        if stage.partitioning is Partitioning.SOURCE:
+            lines = [json.dumps(dataclasses.asdict(e), sort_keys=True) for e in self.entries]
+            rdd = self.spark.sparkContext.parallelize([(line,) for line in lines],
+                                                      numSlices=max(1, len(lines)))
+            frame = self.spark.createDataFrame(rdd, "entry string")
         else:
-            _log(f"[{index + 1}/{_STEPS}] {name} ...")
+            frame = self._kept_input(index)
+            if stage.enabled and stage.partitioning is Partitioning.WHOLE_DATASET:
+                frame = WHOLE_DATASET_STEPS[stage.name](frame, stage)
+            elif stage.enabled and stage.partitioning is Partitioning.BY_KEY:
+                partitions = int(self.spark.conf.get("spark.sql.shuffle.partitions"))
+                frame = (frame.repartition(partitions, stage.key)
+                         .sortWithinPartitions(stage.key, "id"))
+        return frame.mapInArrow(task, self.schema_ddl, profile=self._profile(stage))
+
+    def _run_stage(self, index: int, upstream: str) -> str:
+        """Run or resume stage ``index``; returns its key."""
+        stage = self.stages[index]
+        marker = self._marker(index, upstream)
+        key = stable_hash(marker)
+        target = self._stage_dir(index)
+        label = f"[{index + 1}/{self.steps}] {stage.name}"
+        started = time.perf_counter()
+        counters = self._done_counters(index, key)
+        if counters is not None:
+            self.resumed.append(stage.name)
+            _log(f"{label}: resumed from {target}")
+        else:
+            _log(f"{label} ...")
             shutil.rmtree(target, ignore_errors=True)
-            compute().write.mode("overwrite").parquet(str(target))
-            (target / MARKER).write_text(json.dumps(self._marker_for(index), sort_keys=True))
-        counters = self._count(index, time.perf_counter() - started)
+            accumulator = self.spark.sparkContext.accumulator(StageCounters(stage.name),
+                                                              _CountersParam())
+            group = f"stack-curate-{stage.name}"
+            self.spark.sparkContext.setJobGroup(group, label)
+            with _Progress(self.spark, group, label, accumulator):
+                self._frame(index, accumulator).write.mode("overwrite").parquet(str(target))
+            counters = accumulator.value
+            counters.seconds = time.perf_counter() - started
+            (target / MARKER).write_text(json.dumps(
+                {**marker, "key": key, "counters": counters.to_dict()}, sort_keys=True, indent=1))
         self.counters.append(counters)
-        _log(f"[{index + 1}/{_STEPS}] {name}: {counters.records_in} in, {counters.kept} kept, "
+        _log(f"{label}: {counters.records_in} in, {counters.kept} kept, "
              f"{counters.records_in - counters.kept} excluded, {counters.seconds:.1f} s")
-
-    def _count(self, index: int, seconds: float) -> StageCounters:
-        rows = (self._read_stage(index).where(F.col("stage").isNull()
-                                              | (F.col("stage") == STAGE_NAMES[index]))
-                .groupBy("reason").count().collect())
-        excluded = {row["reason"]: row["count"] for row in rows if row["reason"] is not None}
-        total = sum(row["count"] for row in rows)
-        return StageCounters(STAGE_NAMES[index], total, total - sum(excluded.values()),
-                             excluded, seconds)
-
-    def _ingest(self) -> DataFrame:
-        lines = [json.dumps(dataclasses.asdict(e), sort_keys=True) for e in self.entries]
-        rdd = self.spark.sparkContext.parallelize([(line,) for line in lines],
-                                                  numSlices=max(1, len(lines)))
-        entries = self.spark.createDataFrame(rdd, "entry string")
-        return entries.mapInArrow(_ingest_task(self.config), self.schema_ddl)
-
-    def _map_stage(self, index: int, stage: Stage) -> DataFrame:
-        keep = self.config.shards.keep_excluded_content
-        return self._kept_input(index).mapInArrow(_stage_task(stage, keep), self.schema_ddl)
-
-    def _exact_dedup(self) -> DataFrame:
-        partitions = int(self.spark.conf.get("spark.sql.shuffle.partitions"))
-        grouped = (self._kept_input(3).repartition(partitions, "content_hash")
-                   .sortWithinPartitions("content_hash", "id"))
-        return grouped.mapInArrow(exact_dedup_batches, self.schema_ddl)
-
-    def _pii(self) -> DataFrame:
-        if not self.config.pii.enabled:
-            return self._kept_input(5)
-        return self._map_stage(5, PiiStage(self.config.pii))
+        return key
 
     def _excluded_all(self) -> DataFrame:
         frames = [self._read_stage(i).where(F.col("reason").isNotNull())
-                  for i in range(len(STAGE_NAMES))]
-        return functools.reduce(DataFrame.unionByName, frames)
+                  for i in range(len(self.stages))]
+        excluded = functools.reduce(DataFrame.unionByName, frames)
+        if self.config.shards.keep_excluded_content:
+            return excluded
+        return excluded.withColumn("content", F.lit(None).cast("string"))
 
     # release
 
     def _write_release(self) -> tuple[Path, dict]:
         started = time.perf_counter()
-        _log(f"[{_STEPS}/{_STEPS}] release ...")
+        _log(f"[{self.steps}/{self.steps}] release ...")
         version = self.config.release_version
         release_dir = self.out_dir / "releases" / version
         pending = self.out_dir / "releases" / f".{version}.pending"
         shutil.rmtree(pending, ignore_errors=True)
         pending.mkdir(parents=True)
-        kept = self._read_stage(len(STAGE_NAMES) - 1).where(F.col("reason").isNull())
+        kept = self._read_stage(len(self.stages) - 1).where(F.col("reason").isNull())
         partitions = int(self.spark.conf.get("spark.sql.shuffle.partitions"))
         kept_infos = (kept.repartition(partitions, "kind", "language")
                       .sortWithinPartitions("kind", "language", "id")
@@ -283,8 +356,8 @@ class Build:
                     kept.select(F.explode("pii_spans").alias("span")).select("span.label"),
                     "label"),
             },
-            "stages": [{k: v for k, v in c.to_dict().items() if k != "seconds"}
-                       for c in self.counters],
+            "stages": [{k: v for k, v in c.to_dict().items()
+                        if k not in ("seconds", "gpu_tasks")} for c in self.counters],
             "shards": shard_list(kept_infos),
             "excluded_shards": shard_list(excluded_infos),
             "columns": RECORD_SCHEMA.names,
@@ -292,12 +365,9 @@ class Build:
 
     def run(self) -> BuildResult:
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        self._run_stage(0, self._ingest)
-        self._run_stage(1, lambda: self._map_stage(1, LicensePolicyStage(self.config.licenses)))
-        self._run_stage(2, lambda: self._map_stage(2, QualityStage(self.config.filters)))
-        self._run_stage(3, self._exact_dedup)
-        self._run_stage(4, lambda: near_dedup(self._kept_input(4), self.config.near_dedup))
-        self._run_stage(5, self._pii)
+        key = self.input_hash
+        for index in range(len(self.stages)):
+            key = self._run_stage(index, key)
         release_dir, manifest = self._write_release()
         report = {"counters": [c.to_dict() for c in self.counters], "resumed": self.resumed}
         (self.work_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -323,10 +393,12 @@ def summary_table(result: BuildResult) -> str:
 
 
 def run_build(manifest_path: Path, out_dir: Path, config: BuildConfig,
-              master: str = "local[*]", spark: SparkSession | None = None) -> BuildResult:
-    """Build a release from a manifest (creates a Spark session unless given one)."""
+              master: str = "local[*]", spark: SparkSession | None = None,
+              plan: tuple[type[Stage], ...] = BUILD_PLAN) -> BuildResult:
+    """Build a release from a manifest following ``plan`` (creates a Spark session unless
+    given one)."""
     session = spark or get_spark(master)
-    return Build(session, Path(manifest_path), Path(out_dir), config).run()
+    return Build(session, Path(manifest_path), Path(out_dir), config, plan).run()
 
 
 if __name__ == "__main__":  # spark-submit jobs/build.py --repos M --out DIR

@@ -56,6 +56,17 @@ def _dedup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stages(args: argparse.Namespace) -> int:
+    from pipeline.plan import plan_table, stages_of
+
+    stages = stages_of(load_config(args.config))
+    if args.json:
+        print(json.dumps([stage.describe() for stage in stages], indent=2))
+    else:
+        print(plan_table(stages))
+    return 0
+
+
 def _licenses_scan(args: argparse.Namespace) -> int:
     from licenses.scan import scan_path
 
@@ -95,6 +106,12 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--cache", type=Path, help="where sdists are cached "
                       "(default ~/.cache/stack-curate/demo or $STACK_CURATE_CACHE)")
     demo.set_defaults(run=_demo)
+
+    stages = commands.add_parser("stages", help="print the build plan: each stage's config "
+                                 "section, partitioning, resources and reasons")
+    stages.add_argument("--config", type=Path, help="config file (TOML or JSON)")
+    stages.add_argument("--json", action="store_true", help="the plan as JSON")
+    stages.set_defaults(run=_stages)
 
     dedup = commands.add_parser("dedup", help="near-deduplicate any Parquet data set (MinHash)")
     dedup.add_argument("--input", required=True, type=Path, help="Parquet file or directory")

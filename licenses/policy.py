@@ -107,6 +107,8 @@ class LicensePolicyStage(Stage):
     """Excludes records whose ``license_class`` is not kept by the config."""
 
     name = "licenses"
+    config_sections = ("licenses",)
+    reasons = (Reason.NON_PERMISSIVE, Reason.NO_LICENSE)
 
     def __init__(self, config: LicenseConfig):
         self.config = config

@@ -1,19 +1,24 @@
 """The build's PII stage: detect, redact, and keep the spans on the record."""
 from __future__ import annotations
 
-from pii.detector import load_detector
+import hashlib
+from typing import Any
+
+from pii.detector import load_detector, resolve_model_dir
 from pii.redact import redact_keeping_syntax
 from pipeline.config import PiiConfig
 from pipeline.schema import content_hash
 from pipeline.stage import Resources, Stage
 
 
-def _wants_gpu(device: str) -> bool:
-    if device == "cpu":
-        return False
+def _task_device(device: str, gpus: tuple[str, ...]) -> str:
+    """The device of a task: the GPU it was given (``cuda:N``) when the config allows CUDA and
+    torch sees one, else the configured device."""
+    if not gpus or device == "cpu":
+        return device
     import torch
 
-    return torch.cuda.is_available()
+    return f"cuda:{gpus[0]}" if torch.cuda.is_available() else device
 
 
 class PiiStage(Stage):
@@ -24,15 +29,29 @@ class PiiStage(Stage):
     """
 
     name = "pii"
+    config_sections = ("pii",)
 
     def __init__(self, config: PiiConfig):
         self.config = config
-        self.resources = Resources(device="gpu" if _wants_gpu(config.device) else "cpu",
-                                   batch_size=config.batch_size)
+        self.resources = Resources(gpus=config.task_gpus, batch_size=config.batch_size)
         self.detector = None
 
-    def setup(self) -> None:
-        self.detector = load_detector(self.config.model, self.config.device,
+    @property
+    def enabled(self) -> bool:
+        return self.config.enabled
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The model's weights (their sha256): new weights rerun the stage."""
+        model_dir = resolve_model_dir(self.config.model) if self.enabled else None
+        if model_dir is None:
+            return {}
+        digest = hashlib.sha256()
+        for path in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")):
+            digest.update(path.read_bytes())
+        return {"model_weights_sha256": digest.hexdigest()}
+
+    def setup(self, gpus: tuple[str, ...] = ()) -> None:
+        self.detector = load_detector(self.config.model, _task_device(self.config.device, gpus),
                                       self.config.cpu_threads, self.config.cpu_int8,
                                       self.config.select_lines)
 

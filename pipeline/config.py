@@ -125,6 +125,11 @@ class PiiConfig:
     model: str = "default"
     # "auto" takes CUDA when torch sees a GPU, else the CPU.
     device: str = "auto"
+    # GPUs (or a share of one) each PII task asks Spark for, through a stage-level resource
+    # profile on a cluster: 1 gives every task its own GPU, 0.25 lets four tasks share one (the
+    # default model is small); the task then runs on the GPU it was given. 0: none. No other
+    # stage asks for a GPU. (Local mode has no resource profiles: tasks see every GPU.)
+    task_gpus: float = 0.0
     # Records per detector call: every window of these records goes through the model in
     # length-sorted batches (pii/model), so larger means fuller batches.
     batch_size: int = 64

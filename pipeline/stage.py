@@ -1,5 +1,13 @@
-"""What a stage is: a name, the resources it needs, a one-time setup, and a pure function
-from a batch of records to the same records with the excluded ones marked.
+"""The stage contract: what every step of the build declares and does.
+
+A stage declares what it needs from the engine (NeMo Curator's shape): its config sections,
+how its input is partitioned (:class:`Partitioning`), the resources a task asks for
+(:class:`Resources`), the reasons it can exclude a record for, and a code version. It does its
+work as a pure function over kept records (``process``), over Arrow batches
+(``process_batches``, for stages that work on columns), or, for a step over the whole dataset,
+over every kept record at once (``process_dataset``; on Spark such a step has an engine-native
+implementation in ``jobs/``). The engines (:mod:`pipeline.runner` in one process,
+``jobs/build.py`` on Spark) run the stages of :mod:`pipeline.plan` in order.
 
 Stages never drop a record: an excluded record leaves a stage marked with its reason
 (:func:`pipeline.reasons.exclude`), so ``kept + excluded = in`` holds for each of them.
@@ -10,44 +18,111 @@ from __future__ import annotations
 import abc
 import collections
 import dataclasses
-import time
-from typing import Iterable, Iterator
+import enum
+import hashlib
+import json
+from typing import Any, ClassVar, Iterable, Iterator
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from pipeline.config import BuildConfig
 from pipeline.reasons import Reason, exclude
 from pipeline.schema import to_batch
 
 
+class Partitioning(str, enum.Enum):
+    """How a stage's input reaches its tasks."""
+
+    SOURCE = "source"  # the input manifest's repositories, one task each: a reader
+    AS_IS = "as_is"  # kept records in the batches they come in
+    BY_KEY = "by_key"  # every record of one ``key`` value in one task, sorted by (key, id)
+    WHOLE_DATASET = "whole_dataset"  # every kept record at once (connected components, ...)
+
+
 @dataclasses.dataclass(frozen=True)
 class Resources:
-    """What a stage asks of a worker (NeMo Curator's shape): device and batch size."""
+    """What one task of a stage asks of a worker: CPU cores, GPUs (a share: 0.25 lets four
+    tasks use one GPU) and records per call of ``process``."""
 
-    device: str = "cpu"  # "cpu" or "gpu"
-    batch_size: int = 1000  # records per call of Stage.process
+    cpus: int = 1
+    gpus: float = 0.0
+    batch_size: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.cpus < 1 or self.gpus < 0 or self.batch_size < 1:
+            raise ValueError(f"bad resources {self}: cpus and batch_size >= 1, gpus >= 0")
 
 
 class Stage(abc.ABC):
-    """A step of the build over batches of records."""
+    """A step of the build. Subclasses set the class attributes and implement the method
+    their partitioning calls: ``process`` (or ``process_batches``) for SOURCE-less stages,
+    ``read`` for a SOURCE, ``process_dataset`` for a WHOLE_DATASET step."""
 
-    name: str = ""
+    name: ClassVar[str]
+    config_sections: ClassVar[tuple[str, ...]] = ()  # the BuildConfig fields it reads
+    partitioning: ClassVar[Partitioning] = Partitioning.AS_IS
+    key: ClassVar[str | None] = None  # the column of a BY_KEY stage
+    reasons: ClassVar[tuple[Reason, ...]] = ()  # what it can exclude a record for
+    # Bump when the stage's output changes for the same input and config: a build resumes a
+    # stage only when its version, config sections, fingerprint and upstream are unchanged.
+    version: ClassVar[str] = "1"
     resources: Resources = Resources()
 
-    def setup(self) -> None:
-        """Load heavy things once per worker (an index, a model). Default: nothing."""
+    @classmethod
+    def from_config(cls, config: BuildConfig) -> Stage:
+        """The stage built from its config sections (in the order of ``config_sections``)."""
+        return cls(*(getattr(config, section) for section in cls.config_sections))
 
-    @abc.abstractmethod
+    @property
+    def enabled(self) -> bool:
+        """A disabled stage passes its input through unchanged (``[pii] enabled = false``)."""
+        return True
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What else the output depends on (model weights, a tool's version); keys the
+        resume marker beside the config sections. Default: nothing."""
+        return {}
+
+    def setup(self, gpus: tuple[str, ...] = ()) -> None:
+        """Load heavy things once per task (an index, a model). ``gpus``: the addresses of
+        the GPUs the engine gave this task (none on CPU). Default: nothing."""
+
     def process(self, records: list[dict]) -> list[dict]:
         """Return ``records`` in order, each either unchanged or marked excluded."""
+        raise NotImplementedError(f"stage {self.name} does not process records one batch at "
+                                  f"a time (partitioning: {self.partitioning.value})")
 
     def process_batches(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        """Arrow in, Arrow out, in chunks of ``resources.batch_size`` (for ``mapInArrow``)."""
-        self.setup()
+        """Arrow in, Arrow out; by default ``process`` over chunks of ``batch_size`` records.
+        A BY_KEY stage gets its batches sorted by (key, id), a key never split across tasks."""
         size = self.resources.batch_size
         for batch in batches:
             rows = batch.to_pylist()
             for start in range(0, len(rows), size):
                 yield to_batch(self.process(rows[start:start + size]))
+
+    def process_dataset(self, records: list[dict]) -> list[dict]:
+        """A WHOLE_DATASET step over every kept record, in one process."""
+        raise NotImplementedError(f"stage {self.name} is not a whole-dataset step")
+
+    def describe(self) -> dict[str, Any]:
+        """What ``curate stages`` prints about the stage."""
+        return {"stage": self.name, "config": list(self.config_sections),
+                "partitioning": self.partitioning.value + (f" ({self.key})" if self.key else ""),
+                "cpus": self.resources.cpus, "gpus": self.resources.gpus,
+                "batch_size": self.resources.batch_size, "enabled": self.enabled,
+                "reasons": [reason.value for reason in self.reasons]}
+
+
+class SourceStage(Stage):
+    """The first stage: turns the input manifest's entries into records."""
+
+    partitioning = Partitioning.SOURCE
+
+    @abc.abstractmethod
+    def read(self, entries: Iterable[dict]) -> Iterator[pa.RecordBatch]:
+        """Records of the repositories ``entries`` (manifest lines as dicts), as batches."""
 
 
 class RecordFilter(abc.ABC):
@@ -70,8 +145,7 @@ class FilterStage(Stage):
     A record that arrives already excluded leaves unchanged: its first reason stands.
     """
 
-    def __init__(self, name: str, filters: list[RecordFilter]):
-        self.name = name
+    def __init__(self, filters: list[RecordFilter]):
         self.filters = filters
 
     def process(self, records: list[dict]) -> list[dict]:
@@ -92,22 +166,43 @@ class FilterStage(Stage):
 
 @dataclasses.dataclass
 class StageCounters:
-    """Counters a stage reports: records in, kept, excluded per reason, seconds."""
+    """Counters a stage reports: records in, kept, excluded per reason, seconds, and the GPU
+    addresses its tasks held (tasks per address)."""
 
     name: str
     records_in: int = 0
     kept: int = 0
     excluded: dict[str, int] = dataclasses.field(default_factory=dict)
     seconds: float = 0.0
+    gpu_tasks: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def add_batch(self, batch: pa.RecordBatch) -> None:
+        """Count one output batch of the stage."""
+        reasons = batch.column(batch.schema.get_field_index("reason"))
+        self.records_in += batch.num_rows
+        self.kept += reasons.null_count  # a kept record has no reason
+        if reasons.null_count < batch.num_rows:
+            for item in pc.value_counts(reasons.drop_null()).to_pylist():
+                self.excluded[item["values"]] = self.excluded.get(item["values"], 0) + item["counts"]
+
+    def merge(self, other: StageCounters) -> None:
+        self.records_in += other.records_in
+        self.kept += other.kept
+        for counts, more in ((self.excluded, other.excluded), (self.gpu_tasks, other.gpu_tasks)):
+            for key, value in more.items():
+                counts[key] = counts.get(key, 0) + value
 
     def to_dict(self) -> dict:
-        return {
-            "stage": self.name,
-            "in": self.records_in,
-            "kept": self.kept,
-            "excluded": dict(sorted(self.excluded.items())),
-            "seconds": round(self.seconds, 3),
-        }
+        out = {"stage": self.name, "in": self.records_in, "kept": self.kept,
+               "excluded": dict(sorted(self.excluded.items())), "seconds": round(self.seconds, 3)}
+        if self.gpu_tasks:
+            out["gpu_tasks"] = dict(sorted(self.gpu_tasks.items()))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> StageCounters:
+        return cls(data["stage"], data["in"], data["kept"], dict(data["excluded"]),
+                   data.get("seconds", 0.0), dict(data.get("gpu_tasks", {})))
 
 
 def count_records(name: str, records: Iterable[dict], seconds: float = 0.0) -> StageCounters:
@@ -121,12 +216,6 @@ def count_records(name: str, records: Iterable[dict], seconds: float = 0.0) -> S
     return StageCounters(name, total, total - sum(reasons.values()), dict(reasons), seconds)
 
 
-def run_stage(stage: Stage, records: list[dict]) -> tuple[list[dict], StageCounters]:
-    """Run a stage over kept records in one process (tests, benches, small inputs)."""
-    stage.setup()
-    started = time.perf_counter()
-    size = stage.resources.batch_size
-    out: list[dict] = []
-    for start in range(0, len(records), size):
-        out.extend(stage.process(records[start:start + size]))
-    return out, count_records(stage.name, out, time.perf_counter() - started)
+def stable_hash(value: Any) -> str:
+    """sha256 of ``value`` as canonical JSON (keys sorted): the resume markers' keys."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()

@@ -32,7 +32,7 @@ from pipeline.filters.measures import (
 )
 from pipeline.reasons import Reason, exclude
 from pipeline.schema import content_hash, new_record, to_batch
-from pipeline.stage import run_stage
+from pipeline.runner import run_stage
 
 CONFIG = FilterConfig()
 

@@ -23,7 +23,7 @@ from licenses.scan import scan_path
 from pipeline.config import LicenseConfig
 from pipeline.reasons import Reason
 from pipeline.schema import new_record
-from pipeline.stage import run_stage
+from pipeline.runner import run_stage
 
 CONFIG = LicenseConfig()
 

@@ -85,7 +85,7 @@ class NerModel:
     def load(cls, model_dir: str | Path, device: str = "auto", window: int = WINDOW,
              overlap: int = OVERLAP, int8: bool | None = None) -> "NerModel":
         """``from_dir``, once per process: later calls with the same arguments share the model."""
-        key = (str(Path(model_dir).resolve()), resolve_device(device).type, window, overlap, int8)
+        key = (str(Path(model_dir).resolve()), str(resolve_device(device)), window, overlap, int8)
         if key not in _LOADED:
             _LOADED[key] = cls.from_dir(model_dir, device, window, overlap, int8)
         return _LOADED[key]

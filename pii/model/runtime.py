@@ -11,13 +11,15 @@ DEVICES = ("auto", "cpu", "cuda")
 
 
 def resolve_device(device: str) -> torch.device:
-    """``auto`` is CUDA when a GPU is visible, else CPU; asking for CUDA without one is an error."""
-    if device not in DEVICES:
-        raise ValueError(f"unknown device {device!r}: use one of {', '.join(DEVICES)}")
-    if device == "auto":
+    """``auto`` is CUDA when a GPU is visible, else CPU; asking for CUDA without one is an error.
+    ``cuda:N`` names one GPU (the one a Spark task was given)."""
+    kind, _, index = device.partition(":")
+    if kind not in DEVICES or (index and (kind != "cuda" or not index.isdigit())):
+        raise ValueError(f"unknown device {device!r}: use one of {', '.join(DEVICES)} or cuda:N")
+    if kind == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' was asked for but torch sees no CUDA GPU")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {device!r} was asked for but torch sees no CUDA GPU")
     return torch.device(device)
 
 

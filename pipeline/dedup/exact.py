@@ -9,6 +9,7 @@ import pyarrow as pa
 from pipeline.dedup.keep import mark_duplicates
 from pipeline.reasons import Reason
 from pipeline.schema import to_batch
+from pipeline.stage import Partitioning, Stage
 
 
 def exact_dedup_batches(batches: Iterable[pa.RecordBatch], stage: str = "exact_dedup"
@@ -27,3 +28,15 @@ def exact_dedup_batches(batches: Iterable[pa.RecordBatch], stage: str = "exact_d
             out = []
     if out:
         yield to_batch(out)
+
+
+class ExactDedupStage(Stage):
+    """One copy per content hash, chosen by the keep rule (:mod:`pipeline.dedup.keep`)."""
+
+    name = "exact_dedup"
+    partitioning = Partitioning.BY_KEY
+    key = "content_hash"
+    reasons = (Reason.EXACT_DUPLICATE,)
+
+    def process_batches(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        return exact_dedup_batches(batches, self.name)

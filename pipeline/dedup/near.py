@@ -33,9 +33,12 @@ from typing import Protocol
 
 import numpy as np
 
+from pipeline.config import NearDedupConfig
 from pipeline.dedup.keep import keep_key
+from pipeline.dedup.minhash import minhash_signatures, shingle_hashes, signatures_of
 from pipeline.dedup.shingles import jaccard, shingle_set, tokens
 from pipeline.reasons import Reason, exclude
+from pipeline.stage import Partitioning, Stage
 
 # Points of the composite Simpson rule per integral: the areas agree with scipy's quad
 # (datasketch's integration) to ~1e-12, far below the gaps between (bands, rows) choices.
@@ -260,3 +263,63 @@ def cluster_group(records: list[dict], threshold: float, ngram: int, verify: boo
             similarity.keep(index)
         out.append(records[index])
     return out
+
+
+def candidate_groups(texts: list[str], config: NearDedupConfig) -> list[list[int]]:
+    """Indices of ``texts`` that share an LSH bucket with another, as connected components
+    (each sorted; short texts, with no shingle, in none): what ``jobs/near_dedup.py`` finds
+    with Spark, in one process."""
+    shingles = shingle_hashes(texts, ngram=config.ngram)
+    long_enough = np.flatnonzero(np.diff(shingles.offsets) > 0)
+    parent = list(range(len(texts)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    if len(long_enough):
+        signatures = signatures_of(shingles, num_perm=config.num_perm, seed=config.seed)
+        buckets = band_hashes(signatures[long_enough], config.bands, config.rows)
+        first_in_bucket: dict[tuple[int, int], int] = {}
+        for row, index in enumerate(long_enough):
+            for band, bucket in enumerate(buckets[row].tolist()):
+                other = first_in_bucket.setdefault((band, bucket), int(index))
+                parent[root(int(index))] = root(other)
+    components: dict[int, list[int]] = collections.defaultdict(list)
+    for index in long_enough:
+        components[root(int(index))].append(int(index))
+    return [sorted(members) for members in components.values() if len(members) > 1]
+
+
+class NearDedupStage(Stage):
+    """MinHash LSH candidates, connected components, clusters without chaining
+    (:func:`cluster_group`). A whole-dataset step: on Spark, ``jobs/near_dedup.py``."""
+
+    name = "near_dedup"
+    config_sections = ("near_dedup",)
+    partitioning = Partitioning.WHOLE_DATASET
+    reasons = (Reason.NEAR_DUPLICATE,)
+
+    def __init__(self, config: NearDedupConfig):
+        self.config = config
+
+    @property
+    def enabled(self) -> bool:
+        return self.config.enabled
+
+    def process_dataset(self, records: list[dict]) -> list[dict]:
+        config = self.config
+        out = list(records)
+        for members in candidate_groups([r["content"] or "" for r in records], config):
+            group = sorted((records[i] for i in members), key=lambda r: r["id"])
+            signatures = None if config.verify_jaccard else minhash_signatures(
+                [r["content"] or "" for r in group], num_perm=config.num_perm,
+                ngram=config.ngram, seed=config.seed)
+            clustered = {r["id"]: r for r in cluster_group(
+                group, config.threshold, config.ngram, config.verify_jaccard, signatures,
+                stage=self.name)}
+            for i in members:
+                out[i] = clustered[records[i]["id"]]
+        return out

@@ -14,6 +14,7 @@ from pipeline.filters.formats import (
 )
 from pipeline.filters.generated import GeneratedFilter
 from pipeline.filters.vendored import VendoredFilter
+from pipeline.reasons import Reason
 from pipeline.stage import FilterStage, RecordFilter
 
 
@@ -45,5 +46,11 @@ def quality_filters(config: FilterConfig) -> list[RecordFilter]:
 class QualityStage(FilterStage):
     """The "quality" stage: :func:`quality_filters` over the records still kept."""
 
+    name = "quality"
+    config_sections = ("filters",)
+    reasons = (Reason.VENDORED, Reason.GENERATED, Reason.XML_DECLARATION, Reason.DATA_FILE_SIZE,
+               Reason.HTML_VISIBLE_TEXT, Reason.MAX_LINE_LENGTH, Reason.MEAN_LINE_LENGTH,
+               Reason.ALPHANUMERIC_FRACTION)
+
     def __init__(self, config: FilterConfig):
-        super().__init__("quality", quality_filters(config))
+        super().__init__(quality_filters(config))

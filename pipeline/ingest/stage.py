@@ -1,0 +1,52 @@
+"""The ingest stage: repositories of the input manifest in, one record per file out, with
+its language and the licence that covers its directory (ScanCode, once per task)."""
+from __future__ import annotations
+
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import pyarrow as pa
+
+from licenses.detect import get_detector
+from licenses.files import is_license_file
+from licenses.resolve import assign_licenses
+from pipeline.config import IngestConfig, LicenseConfig
+from pipeline.ingest import ingest_repository
+from pipeline.ingest.manifest import RepoEntry
+from pipeline.reasons import Reason
+from pipeline.schema import to_batch
+from pipeline.stage import SourceStage
+
+BATCH_ROWS = 2000  # records per Arrow batch written
+
+
+class IngestStage(SourceStage):
+    """Read, decode, detect languages, resolve licences per directory."""
+
+    name = "ingest"
+    config_sections = ("ingest", "licenses")
+    reasons = (Reason.SOURCE_UNAVAILABLE, Reason.ARCHIVE_LIMIT, Reason.UNSAFE_PATH,
+               Reason.SYMLINK, Reason.SUBMODULE, Reason.SPECIAL_FILE, Reason.UNREADABLE,
+               Reason.BINARY, Reason.TOO_LARGE, Reason.UNDECODABLE,
+               Reason.UNSUPPORTED_LANGUAGE)
+
+    def __init__(self, ingest: IngestConfig, licenses: LicenseConfig):
+        self.ingest = ingest
+        self.licenses = licenses
+
+    def fingerprint(self) -> dict[str, Any]:
+        """ScanCode's version: its licence index decides the licences."""
+        return {"scancode_toolkit": version("scancode-toolkit")}
+
+    def read(self, entries: Iterable[dict]) -> Iterator[pa.RecordBatch]:
+        detector = get_detector()
+        for line in entries:
+            entry = RepoEntry(**line)
+            with tempfile.TemporaryDirectory(prefix="curate-ingest-") as scratch:
+                ingested = ingest_repository(entry, self.ingest, Path(scratch), is_license_file)
+            records = assign_licenses(ingested.records, ingested.license_files, entry.license,
+                                      detector, self.licenses)
+            for start in range(0, len(records), BATCH_ROWS):
+                yield to_batch(records[start:start + BATCH_ROWS])
