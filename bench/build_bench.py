@@ -1,8 +1,8 @@
 """Benchmark of the build on the demo corpus (real PyPI sdists).
 
 Reports, as Markdown on stdout:
-1. per stage, in one process on one core: files/s and MB/s of ingest, licence resolution,
-   quality filters and exact dedup (the pure functions the Spark job runs);
+1. the build plan in one process on one core (``pipeline/runner.py``, the stages the Spark job
+   runs): files/s and MB/s into each stage;
 2. the licence detection with and without its cache (every licence file of the corpus);
 3. the licence decision of each package root against the package's own metadata licence:
    accuracy, copyleft called permissive, permissive called non-permissive, each mismatch;
@@ -13,6 +13,7 @@ Run: ``make bench`` or ``.venv/bin/python bench/build_bench.py [--skip-spark]``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import platform
 import statistics
 import sys
@@ -25,14 +26,12 @@ import pyarrow.dataset as ds
 from jobs.demo import demo_labels, prepare_demo_corpus
 from licenses.detect import LicenseDetector
 from licenses.files import is_license_file
-from licenses.policy import LicensePolicyStage, classify
-from licenses.resolve import assign_licenses, resolve_directory
+from licenses.policy import classify
+from licenses.resolve import resolve_directory
 from pipeline.config import BuildConfig
-from pipeline.dedup import exact_dedup_batches
-from pipeline.filters import QualityStage
 from pipeline.ingest import ingest_repository, read_manifest
-from pipeline.schema import to_batch
-from pipeline.runner import run_stage
+from pipeline.plan import stages_of
+from pipeline.runner import run_plan
 
 
 def _rate(files: int, size: int, seconds: float) -> str:
@@ -44,43 +43,28 @@ def _size(records: list[dict]) -> int:
     return sum(r["size"] or 0 for r in records)
 
 
-def in_process(manifest: Path, config: BuildConfig, detector: LicenseDetector):
-    """Each stage's pure function over the whole corpus; returns rows and ingested repos."""
-    entries = read_manifest(manifest)
-    started = time.perf_counter()
+def in_process(manifest: Path, config: BuildConfig) -> list[tuple[str, int, int, float]]:
+    """The build plan in one process (pipeline/runner.py), stage by stage: (stage, records
+    in, bytes in, seconds); the reader's bytes are those of the files it read."""
+    rows = []
+
+    def measure(stage, given, output, counters) -> None:
+        rows.append((stage.name, counters.records_in, _size(output if given is None else given),
+                     counters.seconds))
+
+    run_plan(stages_of(config), [dataclasses.asdict(e) for e in read_manifest(manifest)],
+             measure)
+    return rows
+
+
+def ingest_licence_files(manifest: Path, config: BuildConfig):
+    """Each repository's licence files (what the licence sections below measure)."""
     ingested = []
-    for entry in entries:
+    for entry in read_manifest(manifest):
         with tempfile.TemporaryDirectory() as scratch:
             ingested.append((entry, ingest_repository(entry, config.ingest, Path(scratch),
-                                                       is_license_file)))
-    ingest_s = time.perf_counter() - started
-    records = [r for _, repo in ingested for r in repo.records]
-
-    started = time.perf_counter()
-    licensed = [r for entry, repo in ingested for r in assign_licenses(
-        repo.records, repo.license_files, entry.license, detector, config.licenses)]
-    licence_s = time.perf_counter() - started
-
-    unexcluded = [r for r in licensed if r["reason"] is None]
-    policed, policy = run_stage(LicensePolicyStage(config.licenses), unexcluded)
-    kept = [r for r in policed if r["reason"] is None]
-    quality, counters = run_stage(QualityStage(config.filters), kept)
-    survivors = sorted((r for r in quality if r["reason"] is None),
-                       key=lambda r: (r["content_hash"], r["id"]))
-    started = time.perf_counter()
-    deduped = [row for batch in exact_dedup_batches([to_batch(survivors)])
-               for row in batch.to_pylist()]
-    dedup_s = time.perf_counter() - started
-    duplicates = sum(1 for r in deduped if r["reason"])
-
-    rows = [
-        ("ingest (read, decode, language)", len(records), _size(records), ingest_s),
-        ("licence resolution (warm index, cache on)", len(licensed), _size(licensed), licence_s),
-        ("licence policy", len(unexcluded), _size(unexcluded), policy.seconds),
-        ("quality filters", len(kept), _size(kept), counters.seconds),
-        (f"exact dedup ({duplicates} duplicates)", len(survivors), _size(survivors), dedup_s),
-    ]
-    return rows, ingested
+                                                      is_license_file)))
+    return ingested
 
 
 def licence_cache(ingested, config: BuildConfig) -> list[str]:
@@ -199,8 +183,9 @@ def main() -> int:
     detector = LicenseDetector()
     print(f"ScanCode index load: {time.perf_counter() - started:.1f} s\n")
 
-    rows, ingested = in_process(manifest, config, detector)
-    print("## Stages in one process (one core)\n")
+    rows = in_process(manifest, config)
+    ingested = ingest_licence_files(manifest, config)
+    print("## The build plan in one process (one core, pipeline/runner.py)\n")
     print("| stage | files | MB | seconds | files/s | MB/s |\n|---|---|---|---|---|---|")
     for name, files, size, seconds in rows:
         print(f"| {name} | {files} | {size / 1e6:.1f} | {seconds:.2f} | "

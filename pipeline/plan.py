@@ -30,9 +30,6 @@ def stages_of(config: BuildConfig, plan: tuple[type[Stage], ...] = BUILD_PLAN) -
     stages = [stage_class.from_config(config) for stage_class in plan]
     if not stages or stages[0].partitioning is not Partitioning.SOURCE:
         raise ValueError("a build plan starts with its one SOURCE stage (the reader)")
-    names = [stage.name for stage in stages]
-    if len(set(names)) != len(names):
-        raise ValueError(f"stage names repeat in the plan: {names}")
     for stage in stages[1:]:
         if stage.partitioning is Partitioning.SOURCE:
             raise ValueError(f"{stage.name}: only the first stage reads the input manifest")
@@ -41,6 +38,9 @@ def stages_of(config: BuildConfig, plan: tuple[type[Stage], ...] = BUILD_PLAN) -
         unknown = [s for s in stage.config_sections if not hasattr(config, s)]
         if unknown:
             raise ValueError(f"{stage.name}: no config section {unknown}")
+    names = [stage.name for stage in stages]
+    if len(set(names)) != len(names):
+        raise ValueError(f"stage names repeat in the plan: {names}")
     return stages
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Iterable
+from typing import Callable, Iterable
 
 from pipeline.schema import to_batch
 from pipeline.stage import Partitioning, SourceStage, Stage, StageCounters, count_records
@@ -53,7 +53,13 @@ class LocalResult:
     counters: list[StageCounters]
 
 
-def run_plan(stages: list[Stage], entries: Iterable[dict]) -> LocalResult:
+# Called after each stage with the stage, the records it was given (None for the reader), its
+# output and its counters: how a benchmark measures the bytes into each stage.
+StageHook = Callable[[Stage, "list[dict] | None", list[dict], StageCounters], None]
+
+
+def run_plan(stages: list[Stage], entries: Iterable[dict],
+             after_stage: StageHook | None = None) -> LocalResult:
     """Run ``stages`` (a plan built by :func:`pipeline.plan.stages_of`) over the manifest
     ``entries`` (dicts of manifest lines)."""
     source, *rest = stages
@@ -63,11 +69,15 @@ def run_plan(stages: list[Stage], entries: Iterable[dict]) -> LocalResult:
     source.setup()
     records = [row for batch in source.read(entries) for row in batch.to_pylist()]
     counters = [count_records(source.name, records, time.perf_counter() - started)]
+    if after_stage:
+        after_stage(source, None, records, counters[0])
     excluded = [r for r in records if r["reason"] is not None]
     kept = [r for r in records if r["reason"] is None]
     for stage in rest:
         out, stage_counters = run_stage(stage, kept)
         counters.append(stage_counters)
+        if after_stage:
+            after_stage(stage, kept, out, stage_counters)
         excluded += [r for r in out if r["reason"] is not None]
         kept = [r for r in out if r["reason"] is None]
     return LocalResult(kept, excluded, counters)

@@ -16,8 +16,15 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+import dataclasses
+
 from jobs.build import run_build
-from pipeline.config import BuildConfig
+from pipeline.config import BuildConfig, FilterConfig, PiiConfig, ShardConfig
+from pipeline.ingest.manifest import read_manifest
+from pipeline.plan import BUILD_PLAN, stages_of
+from pipeline.reasons import Reason, exclude
+from pipeline.runner import run_plan
+from pipeline.stage import Stage
 
 GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.invalid",
        "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"]
@@ -218,6 +225,94 @@ def test_rerun_resumes_after_an_interrupted_stage(built, spark, corpus, tmp_path
         (built.release_dir / "manifest.json").read_bytes()
 
 
+def _copy_work(built, out: Path) -> None:
+    shutil.copytree(built.release_dir.parent.parent / "work", out / "work")
+
+
+def test_each_stage_resumes_unless_its_own_config_or_upstream_changed(built, spark, corpus,
+                                                                     tmp_path):
+    out = tmp_path / "resume-cases"
+    _copy_work(built, out)
+    names = [stage.name for stage in stages_of(BuildConfig())]
+    shards = BuildConfig(shards=ShardConfig(row_group_rows=5_000))
+    result = run_build(corpus, out, shards, spark=spark)
+    assert result.resumed == names  # [shards]: the release alone is written again
+    shard_info = {s["path"]: s["rows"] for s in result.manifest["shards"]}
+    assert shard_info == {s["path"]: s["rows"] for s in built.manifest["shards"]}
+
+    pii = dataclasses.replace(shards, pii=PiiConfig(batch_size=8))
+    assert run_build(corpus, out, pii, spark=spark).resumed == names[:-1]  # [pii]: PII reruns
+
+    filters = dataclasses.replace(pii, filters=FilterConfig(max_line_length=2000))
+    result = run_build(corpus, out, filters, spark=spark)
+    assert result.resumed == ["ingest", "licenses"]  # [filters]: quality onwards
+    kept = {(r["repo"], r["path"]) for r in _read(result.release_dir, "data")}
+    assert ("acme/tool", "src/long_line.py") in kept  # the new threshold took effect
+
+    manifest = tmp_path / "repos.jsonl"
+    manifest.write_text(corpus.read_text() + "\n")  # the same repositories, other bytes
+    assert run_build(manifest, out, filters, spark=spark).resumed == []  # input: everything
+
+
+@dataclasses.dataclass(frozen=True)
+class TodoConfig:
+    marker: str = "TODO"
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfigWithTodo(BuildConfig):
+    todo: TodoConfig = TodoConfig()
+
+
+class TodoStage(Stage):
+    """A stage a user adds: files with a marker are excluded (as generated, for the test)."""
+
+    name = "todo"
+    config_sections = ("todo",)
+    reasons = (Reason.GENERATED,)
+
+    def __init__(self, config: TodoConfig):
+        self.config = config
+
+    def process(self, records: list[dict]) -> list[dict]:
+        return [exclude(r, Reason.GENERATED, self.name, marker=self.config.marker)
+                if self.config.marker in (r["content"] or "") else r for r in records]
+
+
+def test_a_stage_added_to_the_plan_runs_on_spark_and_in_process(spark, corpus, tmp_path):
+    plan = (*BUILD_PLAN[:3], TodoStage, *BUILD_PLAN[3:])
+    config = ConfigWithTodo(todo=TodoConfig(marker="Popular"), pii=PiiConfig(enabled=False))
+    result = run_build(corpus, tmp_path / "todo", config, spark=spark, plan=plan)
+    assert [c.name for c in result.counters] == [
+        "ingest", "licenses", "quality", "todo", "exact_dedup", "near_dedup", "pii", "release"]
+    excluded = {(r["repo"], r["path"]): r for r in _read(result.release_dir, "excluded")}
+    readme = excluded[("acme/popular", "README.md")]
+    assert (readme["reason"], readme["stage"]) == ("generated", "todo")
+    assert json.loads(readme["details"]) == {"marker": "Popular"}
+    assert result.manifest["counts"]["excluded_by_stage"]["todo"] == 1
+    assert result.manifest["config"]["todo"] == {"marker": "Popular"}
+
+    local = run_plan(stages_of(config, plan),
+                     [dataclasses.asdict(e) for e in read_manifest(corpus)])
+    assert sorted(r["id"] for r in local.kept) == \
+        sorted(r["id"] for r in _read(result.release_dir, "data"))
+    assert [c.to_dict() | {"seconds": 0} for c in local.counters] == \
+        [c.to_dict() | {"seconds": 0} for c in result.counters[:-1]]
+
+
+def test_in_process_runner_gives_the_spark_build(built, corpus):
+    local = run_plan(stages_of(BuildConfig()), [dataclasses.asdict(e) for e in read_manifest(corpus)])
+    spark_kept = {r["id"]: r for r in _read(built.release_dir, "data")}
+    assert {r["id"]: r["content"] for r in local.kept} == \
+        {key: r["content"] for key, r in spark_kept.items()}
+    spark_excluded = {r["id"]: (r["reason"], r["stage"], r["duplicate_of"])
+                      for r in _read(built.release_dir, "excluded")}
+    assert {r["id"]: (r["reason"], r["stage"], r["duplicate_of"]) for r in local.excluded} == \
+        spark_excluded
+    assert [{k: v for k, v in c.to_dict().items() if k != "seconds"} for c in local.counters] \
+        == built.manifest["stages"][:-1]
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -234,13 +329,24 @@ def _wait_for_port(port: int, seconds: float) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {seconds} s")
 
 
-def test_build_on_a_standalone_cluster_matches_local(built, corpus, tmp_path):
+def test_build_on_a_standalone_cluster_matches_local_and_gives_pii_tasks_a_gpu(
+        built, corpus, tmp_path):
+    """A standalone master and a worker whose GPU discovery script reports two fake GPUs: the
+    PII stage asks for one GPU a task ([pii] task_gpus), so its tasks run under a stage-level
+    resource profile and each holds a GPU address; no other stage's task holds one. The model
+    itself runs on the CPU (device = "cpu": the GPUs are not real)."""
     import pyspark
 
-    spark_class = Path(pyspark.__file__).parent / "bin" / "spark-class"
-    env = {**os.environ, "SPARK_HOME": str(Path(pyspark.__file__).parent),
+    spark_home = Path(pyspark.__file__).parent
+    spark_class = spark_home / "bin" / "spark-class"
+    gpus = tmp_path / "gpus.sh"
+    gpus.write_text('#!/bin/sh\necho \'{"name": "gpu", "addresses": ["0", "1"]}\'\n')
+    gpus.chmod(0o755)
+    env = {**os.environ, "SPARK_HOME": str(spark_home),
            "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable,
-           "SPARK_LOG_DIR": str(tmp_path / "logs"), "SPARK_WORKER_DIR": str(tmp_path / "w")}
+           "SPARK_LOG_DIR": str(tmp_path / "logs"), "SPARK_WORKER_DIR": str(tmp_path / "w"),
+           "SPARK_WORKER_OPTS": f"-Dspark.worker.resource.gpu.amount=2 "
+                                f"-Dspark.worker.resource.gpu.discoveryScript={gpus}"}
     port = _free_port()
     master_url = f"spark://127.0.0.1:{port}"
     logs = open(tmp_path / "cluster.log", "wb")
@@ -257,14 +363,26 @@ def test_build_on_a_standalone_cluster_matches_local(built, corpus, tmp_path):
              "--webui-port", str(_free_port())],
             env=env, stdout=logs, stderr=subprocess.STDOUT)
         out = tmp_path / "cluster-out"
+        config = tmp_path / "gpu.toml"
+        config.write_text('[pii]\ntask_gpus = 1\ndevice = "cpu"\n')
+        submit = (f"--conf spark.executor.resource.gpu.amount=2 "
+                  f"--conf spark.executor.resource.gpu.discoveryScript={gpus} pyspark-shell")
         run = subprocess.run(
             [sys.executable, "-m", "jobs.cli", "build", "--repos", str(corpus),
-             "--out", str(out), "--master", master_url],
-            env=env, capture_output=True, text=True, timeout=900)
+             "--out", str(out), "--master", master_url, "--config", str(config)],
+            env={**env, "PYSPARK_SUBMIT_ARGS": submit}, capture_output=True, text=True,
+            timeout=900)
         assert run.returncode == 0, run.stderr[-3000:]
         assert "ingested" in run.stdout
-        manifest = (out / "releases" / "v1.0.0" / "manifest.json").read_bytes()
-        assert manifest == (built.release_dir / "manifest.json").read_bytes()
+        manifest = json.loads((out / "releases" / "v1.0.0" / "manifest.json").read_text())
+        for part in ("shards", "excluded_shards", "stages"):
+            assert manifest[part] == built.manifest[part]
+        assert manifest["counts"] == built.manifest["counts"]
+        report = {c["stage"]: c for c in
+                  json.loads((out / "work" / "report.json").read_text())["counters"]}
+        held = report["pii"]["gpu_tasks"]
+        assert held and set(held) <= {"0", "1"}
+        assert all("gpu_tasks" not in report[name] for name in report if name != "pii")
     finally:
         for process in (worker, master):
             if process is not None:

@@ -50,9 +50,14 @@ def _rows() -> list[dict]:
 
 
 def _decisions(spark, rows: list[dict], partitions: int) -> dict[str, tuple]:
+    return _decisions_with(spark, rows, NearDedupConfig(), partitions)
+
+
+def _decisions_with(spark, rows: list[dict], config: NearDedupConfig, partitions: int = 2
+                    ) -> dict[str, tuple]:
     frame = spark.createDataFrame(rows, "id string, content string, repo string, path string, "
                                         "stars bigint").repartition(partitions)
-    out = near_dedup(frame, NearDedupConfig()).collect()
+    out = near_dedup(frame, config).collect()
     assert len(out) == len(rows)
     return {row["id"]: (row["reason"], row["duplicate_of"], row["cluster_id"]) for row in out}
 
@@ -71,6 +76,21 @@ def test_planted_near_duplicates_are_removed_for_the_keeper(baseline):
             assert decided[f"fam{family}-{copy}"] == ("near_duplicate", keeper, keeper)
     assert all(decided[f"solo{i:02d}"][0] is None for i in range(20))
     assert decided["short"][0] is None
+
+
+@pytest.mark.parametrize("verify", [True, False])
+def test_in_process_stage_decides_as_spark(spark, baseline, verify):
+    from pipeline.dedup.near import NearDedupStage
+    from pipeline.reasons import Reason
+
+    config = NearDedupConfig(verify_jaccard=verify)
+    expected = baseline if verify else _decisions_with(spark, _rows(), config)
+    rows = [{**row, "reason": None} for row in _rows()]
+    out = NearDedupStage(config).process_dataset(rows)
+    decided = {row["id"]: (row["reason"], row.get("duplicate_of"), row.get("cluster_id"))
+               for row in out}
+    assert decided == expected
+    assert NearDedupStage.reasons == (Reason.NEAR_DUPLICATE,)
 
 
 @pytest.mark.parametrize("partitions", [1, 3, 8])
