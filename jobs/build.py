@@ -201,7 +201,7 @@ class Build:
         """What the stage's output depends on; its hash is the stage's key."""
         stage = self.stages[index]
         sections = config_to_dict(self.config)
-        return {"stage": stage.name, "version": stage.version, "schema_version": SCHEMA_VERSION,
+        return {"stage": stage.name, "code": stage.code_version(), "schema_version": SCHEMA_VERSION,
                 "config": {section: sections[section] for section in stage.config_sections},
                 "fingerprint": stage.fingerprint(), "upstream": upstream}
 

@@ -108,6 +108,7 @@ class LicensePolicyStage(Stage):
 
     name = "licenses"
     config_sections = ("licenses",)
+    code = ("licenses", "pipeline.reasons")
     reasons = (Reason.NON_PERMISSIVE, Reason.NO_LICENSE)
 
     def __init__(self, config: LicenseConfig):

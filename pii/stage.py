@@ -30,6 +30,7 @@ class PiiStage(Stage):
 
     name = "pii"
     config_sections = ("pii",)
+    code = ("pii", "pipeline.schema")
 
     def __init__(self, config: PiiConfig):
         self.config = config

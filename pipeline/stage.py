@@ -2,8 +2,9 @@
 
 A stage declares what it needs from the engine (NeMo Curator's shape): its config sections,
 how its input is partitioned (:class:`Partitioning`), the resources a task asks for
-(:class:`Resources`), the reasons it can exclude a record for, and a code version. It does its
-work as a pure function over kept records (``process``), over Arrow batches
+(:class:`Resources`), the reasons it can exclude a record for, and the code its output depends
+on (its code version). It does its work as a pure function over kept records (``process``),
+over Arrow batches
 (``process_batches``, for stages that work on columns), or, for a step over the whole dataset,
 over every kept record at once (``process_dataset``; on Spark such a step has an engine-native
 implementation in ``jobs/``). The engines (:mod:`pipeline.runner` in one process,
@@ -20,7 +21,9 @@ import collections
 import dataclasses
 import enum
 import hashlib
+import importlib.util
 import json
+from pathlib import Path
 from typing import Any, ClassVar, Iterable, Iterator
 
 import pyarrow as pa
@@ -64,9 +67,11 @@ class Stage(abc.ABC):
     partitioning: ClassVar[Partitioning] = Partitioning.AS_IS
     key: ClassVar[str | None] = None  # the column of a BY_KEY stage
     reasons: ClassVar[tuple[Reason, ...]] = ()  # what it can exclude a record for
-    # Bump when the stage's output changes for the same input and config: a build resumes a
-    # stage only when its version, config sections, fingerprint and upstream are unchanged.
-    version: ClassVar[str] = "1"
+    # The code that decides the stage's output: modules or packages (every .py, .txt, .json
+    # and .toml file under a package). Their digest is the stage's code version: a build
+    # resumes a stage only when it, the config sections, the fingerprint and the upstream are
+    # unchanged. Default: the module that defines the stage.
+    code: ClassVar[tuple[str, ...]] = ()
     resources: Resources = Resources()
 
     @classmethod
@@ -105,6 +110,10 @@ class Stage(abc.ABC):
     def process_dataset(self, records: list[dict]) -> list[dict]:
         """A WHOLE_DATASET step over every kept record, in one process."""
         raise NotImplementedError(f"stage {self.name} is not a whole-dataset step")
+
+    def code_version(self) -> str:
+        """sha256 over the source files of ``code`` (relative paths and bytes)."""
+        return source_digest(self.code or (type(self).__module__,))
 
     def describe(self) -> dict[str, Any]:
         """What ``curate stages`` prints about the stage."""
@@ -214,6 +223,27 @@ def count_records(name: str, records: Iterable[dict], seconds: float = 0.0) -> S
         if record["reason"] is not None:
             reasons[record["reason"]] += 1
     return StageCounters(name, total, total - sum(reasons.values()), dict(reasons), seconds)
+
+
+_SOURCE_SUFFIXES = (".py", ".txt", ".json", ".toml")
+
+
+def source_digest(modules: Iterable[str]) -> str:
+    """sha256 over the files of ``modules`` (a module's file; a package's source and data
+    files of the kinds in _SOURCE_SUFFIXES, caches left out), in a fixed order."""
+    digest = hashlib.sha256()
+    for name in sorted(set(modules)):
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise ValueError(f"no module {name!r} to take a code version from")
+        origin = Path(spec.origin)
+        files = ([origin] if not spec.submodule_search_locations else sorted(
+            path for path in origin.parent.rglob("*")
+            if path.suffix in _SOURCE_SUFFIXES and "__pycache__" not in path.parts))
+        for path in files:
+            digest.update(f"{name}:{path.relative_to(origin.parent)}\0".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def stable_hash(value: Any) -> str:

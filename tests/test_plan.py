@@ -74,3 +74,25 @@ def test_counters_add_up_batches_and_tasks():
     assert (first.records_in, first.kept, first.excluded) == (7, 4, {"binary": 3})
     assert StageCounters.from_dict(first.to_dict()).to_dict() == first.to_dict()
     assert first.to_dict()["gpu_tasks"] == {"0": 1}
+
+
+def test_a_stage_code_version_follows_its_source(tmp_path, monkeypatch):
+    from pipeline.stage import source_digest
+
+    package = tmp_path / "userstage"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "rules.py").write_text("LIMIT = 3\n")
+    (package / "words.txt").write_text("alpha\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    first = source_digest(["userstage"])
+    assert source_digest(["userstage"]) == first
+    (package / "words.txt").write_text("alpha\nbeta\n")  # data files count too
+    second = source_digest(["userstage"])
+    (package / "rules.py").write_text("LIMIT = 4\n")
+    assert len({first, second, source_digest(["userstage"])}) == 3
+    assert source_digest(["userstage.rules"]) != source_digest(["userstage"])
+    with pytest.raises(ValueError, match="no module"):
+        source_digest(["no_such_module_here"])
+    assert {s.name: len(s.code_version()) for s in stages_of(BuildConfig())} == {
+        name: 64 for name in ("ingest", "licenses", "quality", "exact_dedup", "near_dedup", "pii")}

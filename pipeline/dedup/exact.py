@@ -34,6 +34,7 @@ class ExactDedupStage(Stage):
     """One copy per content hash, chosen by the keep rule (:mod:`pipeline.dedup.keep`)."""
 
     name = "exact_dedup"
+    code = ("pipeline.dedup.exact", "pipeline.dedup.keep")
     partitioning = Partitioning.BY_KEY
     key = "content_hash"
     reasons = (Reason.EXACT_DUPLICATE,)

@@ -299,6 +299,7 @@ class NearDedupStage(Stage):
 
     name = "near_dedup"
     config_sections = ("near_dedup",)
+    code = ("pipeline.dedup", "jobs.near_dedup")
     partitioning = Partitioning.WHOLE_DATASET
     reasons = (Reason.NEAR_DUPLICATE,)
 

@@ -48,6 +48,7 @@ class QualityStage(FilterStage):
 
     name = "quality"
     config_sections = ("filters",)
+    code = ("pipeline.filters", "pipeline.stage")
     reasons = (Reason.VENDORED, Reason.GENERATED, Reason.XML_DECLARATION, Reason.DATA_FILE_SIZE,
                Reason.HTML_VISIBLE_TEXT, Reason.MAX_LINE_LENGTH, Reason.MEAN_LINE_LENGTH,
                Reason.ALPHANUMERIC_FRACTION)

@@ -27,6 +27,7 @@ class IngestStage(SourceStage):
 
     name = "ingest"
     config_sections = ("ingest", "licenses")
+    code = ("pipeline.ingest", "pipeline.schema", "licenses")
     reasons = (Reason.SOURCE_UNAVAILABLE, Reason.ARCHIVE_LIMIT, Reason.UNSAFE_PATH,
                Reason.SYMLINK, Reason.SUBMODULE, Reason.SPECIAL_FILE, Reason.UNREADABLE,
                Reason.BINARY, Reason.TOO_LARGE, Reason.UNDECODABLE,
