@@ -63,6 +63,8 @@ pii-model: $(PII_SYNTH)/test.jsonl
 	  --out out/pii-finetune-1 --lr 1e-3 --seed 0
 	$(VENV)/bin/curate pii train --train $(PII_SYNTH)/train.jsonl --init out/pii-finetune-1 \
 	  --out pii/model/default --lr 5e-4 --seed 1
+	cp $(PII_PRETRAINED)/train_log.json pii/model/default/log_pretrain.json
+	cp out/pii-finetune-1/train_log.json pii/model/default/log_finetune_1.json
 	$(VENV)/bin/curate pii eval --gold $(PII_SYNTH)/validation.jsonl --device cpu
 
 # Everyday PII figures on the validation split; the test split is looked at once per model
