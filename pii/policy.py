@@ -314,14 +314,19 @@ def normalise_email(value: str) -> str:
     return _OBFUSCATED_DOT.sub(".", core).strip()
 
 
+def is_reserved_domain(domain: str) -> bool:
+    """Whether ``domain`` (lower case) is reserved for examples and tests (RFC 2606, RFC 6761)."""
+    return (domain.rsplit(".", 1)[-1] in _RESERVED_TLDS or domain in _RESERVED_DOMAINS
+            or domain.endswith(tuple("." + d for d in _RESERVED_DOMAINS)))
+
+
 def email_is_pii(context: SpanContext) -> bool:
     """A real person's or organisation's mailbox, not an example or a look-alike."""
     match = _EMAIL_SHAPE.match(normalise_email(context.value))
     if not match:
         return False
     local, domain, tld = match["local"].lower(), match["domain"].lower(), match["tld"].lower()
-    if (tld in _RESERVED_TLDS or domain in _RESERVED_DOMAINS
-            or domain.endswith(tuple("." + d for d in _RESERVED_DOMAINS))):
+    if is_reserved_domain(domain):
         return False
     if tld in _ASSET_EXTENSIONS or _DENSITY.match(domain.split(".", 1)[0]):
         return False
@@ -700,6 +705,9 @@ def _is_login_reference(value: str, line_before: str) -> bool:
     return True
 
 
+_USERINFO_HOST = re.compile(r"(?::[^\s/@]*)?@(?P<host>[^\s/:?#\"'<>@]+)")
+
+
 def _is_url_piece(context: SpanContext) -> bool:
     """A span in a URL where no account is: the host ("https://jane.dev/"), a part of a path
     segment ("/posts/how-to-x"), a segment deeper than a profile's ("/blog/how-to-x"), or a
@@ -712,7 +720,9 @@ def _is_url_piece(context: SpanContext) -> bool:
         return False  # (a file: URL's path is a local path: "file:///home/kim/")
     rest, after = url["rest"], context.after
     if "/" not in rest:
-        return not re.match(r"(?::[^\s/@]*)?@", after)
+        userinfo = _USERINFO_HOST.match(after)
+        # user-info is an account, except at a reserved example host (RFC 2606): a placeholder
+        return userinfo is None or is_reserved_domain(userinfo["host"].lower())
     if not rest.endswith(("/", "@", "~", "=")):
         return True
     host, path = rest.split("/", 1)
@@ -746,7 +756,23 @@ def username_is_pii(context: SpanContext) -> bool:
     # @param, @Override, @app.route(...), @types/node, @media
     if mention and (lowered in DOC_TAGS or re.match(r"[(./:]\w", context.after)):
         return False
-    return not (mention and _is_affiliation(context))
+    return not (mention and (_is_affiliation(context) or _is_directive_or_word_list(context)))
+
+
+# "@x" glued to a comment opener is a directive ("/*@targets ...*/", "//@ts-check", "#@+leo");
+# a line of nothing but three or more "@x" words is a list of macros or keywords, not people
+# (a line of mentions has a lead: "cc @a @b @c", a path in CODEOWNERS). Written from the blind
+# review of 2026-12-06 (bench/RESULTS.md), which is dev data from then on.
+_GLUED_DIRECTIVE = re.compile(r"(?:/\*+|//+|#|--|;)@?$")
+_AT_WORDS_LINE = re.compile(r"^[ \t]*(?:@[\w.-]+[ \t]+){2,}@[\w.-]+[ \t]*$")
+
+
+def _is_directive_or_word_list(context: SpanContext) -> bool:
+    lead = context.line_before + ("@" if context.value.startswith("@") else "")
+    if _GLUED_DIRECTIVE.search(lead[:-1]) and lead.endswith("@"):
+        return True
+    line = context.line_before + context.value + context.line_after
+    return bool(_AT_WORDS_LINE.match(line))
 
 
 # Words that lead a mention of a handle ("thanks @kim", "cc @kim", "TODO @kim"), beside English

@@ -659,6 +659,13 @@ def span_of(text: str, value: str) -> tuple[int, int]:
     (USERNAME, "reported by @kimlee, fixed in 2.1\n", "kimlee", True),
     (USERNAME, "cc @kimlee @adaq\n", "adaq", True),
     (USERNAME, "I don't @kimlee often\n", "kimlee", True),
+    # a directive glued to a comment opener, a line of macro names, a placeholder URL's user
+    (USERNAME, "    /*@targets $keep_baseline avx2 */\n", "targets", False),
+    (USERNAME, "// @kimlee please check\n", "kimlee", True),
+    (USERNAME, "    @app_datadir @app_dir @autoit_exe\n", "app_dir", False),
+    (USERNAME, "/docs/ @kimlee @adaq @bobw\n", "adaq", True),
+    (USERNAME, '    "http://userid:secret@example.com/",\n', "userid", False),
+    (USERNAME, '    "http://kimlee:secret@db.acme.io/",\n', "kimlee", True),
 ])
 def test_policy_on_real_code_shapes(label, text, value, expected):
     assert policy.is_pii(label, text, *span_of(text, value)) == expected
