@@ -6,8 +6,9 @@
 - ``A AND B``: permissive only if every part is (amendments left aside);
 - ``A OR B``: permissive if at least one alternative is (the licensee may choose it);
 - ``A WITH exception``: permissive only if ``A`` is (an exception only adds permissions);
-- an id not on the allow-list (``licenses/permissive.txt``), an unknown id, or an
-  expression that does not parse → ``non_permissive``: when in doubt, keep it out.
+- an id on the allow-list (``licenses/permissive.txt``) is permissive; an id not on it takes the
+  class of its category in ScanCode's licence database (:data:`CATEGORY_CLASSES`); an unknown id
+  or an expression that does not parse → ``non_permissive``: when in doubt, keep it out.
 """
 from __future__ import annotations
 
@@ -48,6 +49,24 @@ NEUTRAL_IDS = frozenset(
 
 _LICENSING = Licensing()
 
+# ScanCode's licence categories (the ``category`` of each licence in scancode-toolkit's
+# licence database) and the class an id outside the allow-list takes from its category. Only
+# permissive and public-domain texts keep code; every other category, and an id ScanCode does
+# not know, is non-permissive (issue 10).
+CATEGORY_CLASSES = {
+    "Permissive": "permissive",
+    "Public Domain": "permissive",
+    "Copyleft": "non_permissive",
+    "Copyleft Limited": "non_permissive",
+    "Proprietary Free": "non_permissive",
+    "Commercial": "non_permissive",
+    "Source-available": "non_permissive",
+    "Patent License": "non_permissive",
+    "Free Restricted": "non_permissive",
+    "CLA": "non_permissive",
+    "Unstated License": "non_permissive",
+}
+
 
 @functools.cache
 def permissive_ids() -> frozenset[str]:
@@ -55,6 +74,31 @@ def permissive_ids() -> frozenset[str]:
     text = resources.files("licenses").joinpath("permissive.txt").read_text(encoding="utf-8")
     ids = (line.split("#", 1)[0].strip() for line in text.splitlines())
     return frozenset(i.lower() for i in ids if i)
+
+
+@functools.cache
+def scancode_categories() -> dict[str, str]:
+    """Lowercased SPDX id and ``LicenseRef-scancode-`` id -> ScanCode category, from the
+    installed scancode-toolkit's licence database (loaded with its index: free where the
+    index is loaded already, as in the ingest stage)."""
+    from licensedcode.cache import get_licenses_db
+
+    categories: dict[str, str] = {}
+    for key, licence in sorted(get_licenses_db().items()):
+        ids = [f"licenseref-scancode-{key}", licence.spdx_license_key or "",
+               *(licence.other_spdx_license_keys or ())]
+        for spdx_id in ids:
+            if spdx_id:
+                categories.setdefault(spdx_id.lower(), licence.category)
+    return categories
+
+
+def is_permissive_id(key: str) -> bool:
+    """Whether a licence id (lowercase) is permissive: on the allow-list, else by the class of
+    its ScanCode category."""
+    if key in permissive_ids():
+        return True
+    return CATEGORY_CLASSES.get(scancode_categories().get(key, ""), "non_permissive") == "permissive"
 
 
 def _permissive(node) -> bool | None:
@@ -65,7 +109,7 @@ def _permissive(node) -> bool | None:
         key = node.key.lower()
         if key in NEUTRAL_IDS:
             return None
-        return key in permissive_ids()
+        return is_permissive_id(key)
     verdicts = [v for v in (_permissive(arg) for arg in node.args) if v is not None]
     if not verdicts:
         return None

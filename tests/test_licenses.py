@@ -17,7 +17,7 @@ import pytest
 
 from licenses.detect import LicenseDetector, get_detector, normalise_license_text
 from licenses.files import is_license_file, is_notice_file
-from licenses.policy import LicensePolicyStage, classify, permissive_ids
+from licenses.policy import CATEGORY_CLASSES, LicensePolicyStage, classify, permissive_ids
 from licenses.resolve import assign_licenses, decide_directory, resolve_directory
 from licenses.scan import scan_path
 from pipeline.config import LicenseConfig
@@ -115,6 +115,27 @@ def test_allow_list_sources():
     for copyleft in ("gpl-2.0-only", "lgpl-2.1-only", "agpl-3.0-only", "mpl-2.0",
                      "epl-2.0", "artistic-2.0", "cc-by-sa-4.0"):
         assert copyleft not in ids
+
+
+@pytest.mark.parametrize("category", sorted(CATEGORY_CLASSES))
+def test_an_id_outside_the_allow_list_takes_the_class_of_its_scancode_category(category):
+    from licensedcode.cache import get_licenses_db
+
+    outside = sorted(key for key, licence in get_licenses_db().items()
+                     if licence.category == category
+                     and f"licenseref-scancode-{key}" not in permissive_ids()
+                     and (licence.spdx_license_key or "").lower() not in permissive_ids())
+    assert outside, f"ScanCode has no licence of category {category} outside the allow-list"
+    for key in outside[:3]:
+        assert classify(f"LicenseRef-scancode-{key}") == CATEGORY_CLASSES[category]
+        assert classify(f"MIT AND LicenseRef-scancode-{key}") == CATEGORY_CLASSES[category]
+    assert set(CATEGORY_CLASSES) >= {licence.category for licence in get_licenses_db().values()}
+
+
+@pytest.mark.parametrize("expression", ["LicenseRef-scancode-other-permissive", "Python-2.0.1",
+                                        "LicenseRef-scancode-public-domain-disclaimer"])
+def test_ids_scancode_calls_permissive_are_kept(expression):
+    assert classify(expression) == "permissive"
 
 
 def test_policy_stage_excludes_with_reasons():
