@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
@@ -197,24 +198,71 @@ def derive_ids(frame: DataFrame, text_column: str, id_column: str) -> DataFrame:
     return frame.withColumn(id_column, F.sha2(F.col(text_column), 256))
 
 
+# Id column types that the near dedup can group and compare: strings as they are; integers and
+# binary through a string key (decimal digits; hex), mapped back for duplicate_of and cluster_id.
+_ID_TYPES = frozenset({"string", "tinyint", "smallint", "int", "bigint", "binary"})
+_ID_KEY = "_near_dedup_id"
+
+
+def _check_input(input_path: str) -> None:
+    """A local input path must exist and hold Parquet (a URI with a scheme is Spark's to read)."""
+    if "://" in input_path:
+        return
+    path = Path(input_path)
+    if not path.exists():
+        raise FileNotFoundError(f"input {input_path} does not exist")
+    if path.is_dir() and not any(path.rglob("*.parquet")):
+        raise ValueError(f"input {input_path} holds no Parquet files (*.parquet)")
+
+
+def _string_key(frame: DataFrame, id_column: str) -> tuple[DataFrame, str]:
+    """``frame`` with a string key for ``id_column`` (itself when it is a string column)."""
+    kind = frame.schema[id_column].dataType.simpleString()
+    if kind not in _ID_TYPES:
+        raise ValueError(f"id column {id_column!r} has type {kind}; near dedup takes string, "
+                         "integer or binary ids")
+    if kind == "string":
+        return frame, id_column
+    key = F.hex(F.col(id_column)) if kind == "binary" else F.col(id_column).cast("string")
+    return frame.withColumn(_ID_KEY, key), _ID_KEY
+
+
+def _ids_back(frame: DataFrame, id_column: str, key: str) -> DataFrame:
+    """duplicate_of and cluster_id in the id column's type, the string key dropped."""
+    if key == id_column:
+        return frame
+    kind = frame.schema[id_column].dataType
+    for name in ("duplicate_of", "cluster_id"):
+        back = (F.unhex(F.col(name)) if kind.simpleString() == "binary"
+                else F.col(name).cast(kind))
+        frame = frame.withColumn(name, back)
+    return frame.drop(key)
+
+
 def run_dedup(spark: SparkSession, input_path: str, output_path: str, config: NearDedupConfig,
               text_column: str = "content", id_column: str | None = "id") -> dict:
     """``curate dedup``: near-dedup any Parquet data set; kept rows to ``output/data``,
     removed ones to ``output/excluded``. Returns counts."""
+    _check_input(input_path)
     frame = spark.read.parquet(input_path)
     if text_column not in frame.columns:
         raise ValueError(f"{input_path} has no column {text_column!r} "
                          f"(columns: {', '.join(frame.columns)})")
+    if frame.schema[text_column].dataType.simpleString() != "string":
+        raise ValueError(f"text column {text_column!r} has type "
+                         f"{frame.schema[text_column].dataType.simpleString()}, not string")
     if id_column is None or id_column not in frame.columns:
         id_column = id_column or "id"
         frame = derive_ids(frame, text_column, id_column)
+    keyed, key = _string_key(frame, id_column)
     repeated = [row[id_column] for row in frame.groupBy(id_column).count()
                 .where(F.col("count") > 1).orderBy(id_column).limit(3).collect()]
     if repeated:
         raise ValueError(f"ids in {id_column!r} must be unique, but {', '.join(map(str, repeated))} "
                          "repeat (ids derived from the text repeat for identical texts: "
                          "remove exact duplicates first, or give an id column)")
-    result = near_dedup(frame, config, text_column, id_column).localCheckpoint()
+    deduped = near_dedup(keyed, config, text_column, key)
+    result = _ids_back(deduped, id_column, key).localCheckpoint()
     kept = result.where(F.col("reason").isNull()).drop(*(f.name for f in EXCLUSION_FIELDS))
     excluded = result.where(F.col("reason").isNotNull())
     kept.sortWithinPartitions(id_column).write.mode("overwrite").parquet(f"{output_path}/data")

@@ -143,3 +143,36 @@ def test_standalone_dedup_refuses_repeated_ids(spark, tmp_path):
     with pytest.raises(ValueError, match="must be unique"):
         run_dedup(spark, str(tmp_path / "in.parquet"), str(tmp_path / "out"), NearDedupConfig(),
                   id_column=None)
+
+
+def _dedup_table(spark, tmp_path, name: str, ids: list) -> list[dict]:
+    rows = _rows()
+    table = pa.table({"id": ids, "content": [r["content"] for r in rows],
+                      "stars": [r["stars"] for r in rows]})
+    pq.write_table(table, tmp_path / f"{name}.parquet")
+    run_dedup(spark, str(tmp_path / f"{name}.parquet"), str(tmp_path / name), NearDedupConfig())
+    return pq.read_table(tmp_path / name / "excluded").to_pylist()
+
+
+def test_integer_ids_dedup_as_their_string_twins(spark, tmp_path):
+    count = len(_rows())
+    as_int = _dedup_table(spark, tmp_path, "ints", list(range(1000, 1000 + count)))
+    as_str = _dedup_table(spark, tmp_path, "strs", [str(i) for i in range(1000, 1000 + count)])
+    assert len(as_int) == 15
+    assert all(isinstance(r["duplicate_of"], int) and isinstance(r["cluster_id"], int)
+               for r in as_int)
+    assert sorted((str(r["id"]), str(r["duplicate_of"]), str(r["cluster_id"])) for r in as_int) \
+        == sorted((r["id"], r["duplicate_of"], r["cluster_id"]) for r in as_str)
+
+
+def test_dedup_input_errors_are_one_line(spark, tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        run_dedup(spark, str(tmp_path / "missing"), str(tmp_path / "out"), NearDedupConfig())
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="holds no Parquet"):
+        run_dedup(spark, str(tmp_path / "empty"), str(tmp_path / "out"), NearDedupConfig())
+    pq.write_table(pa.table({"id": [0.5, 1.5], "content": ["a b c", "d e f"]}),
+                   tmp_path / "floats.parquet")
+    with pytest.raises(ValueError, match="id column 'id' has type double"):
+        run_dedup(spark, str(tmp_path / "floats.parquet"), str(tmp_path / "out"),
+                  NearDedupConfig())
