@@ -47,7 +47,7 @@ def _band_task(config: NearDedupConfig, text_column: str, id_column: str) -> Cal
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             texts = [text or "" for text in batch.column(text_column).to_pylist()]
-            shingles = shingle_hashes(texts, ngram=config.ngram)
+            shingles = shingle_hashes(texts, ngram=config.ngram, tokenizer=config.tokenizer)
             long_enough = np.flatnonzero(np.diff(shingles.offsets) > 0)  # short: no shingle
             if not len(long_enough):
                 continue
@@ -123,9 +123,10 @@ def _cluster_task(config: NearDedupConfig, schema: pa.Schema, text_column: str,
             members = [_as_record(row, text_column, id_column) for row in group]
             signatures = None if config.verify_jaccard else minhash_signatures(
                 [m["content"] or "" for m in members], num_perm=config.num_perm,
-                ngram=config.ngram, seed=config.seed)
+                ngram=config.ngram, seed=config.seed, tokenizer=config.tokenizer)
             for record in cluster_group(members, config.threshold, config.ngram,
-                                        config.verify_jaccard, signatures, stage=STAGE):
+                                        config.verify_jaccard, signatures, stage=STAGE,
+                                        tokenizer=config.tokenizer):
                 out.append(_from_record(record, text_column, id_column))
             if len(out) >= _BATCH_ROWS:
                 yield pa.RecordBatch.from_pylist(out, schema=schema)

@@ -110,6 +110,11 @@ class NearDedupConfig:
     rows: int = 10
     # Seed of the permutations (bigcode-dataset's default).
     seed: int = 42
+    # Tokens of the shingles: "unicode" keeps the letters, marks and digits of every script
+    # (BigCode's tokens on ASCII text); "ascii" is BigCode's rule ([^A-Za-z_0-9] separates),
+    # which makes locale files of different scripts with one ASCII skeleton look identical
+    # (issue 10). pipeline/dedup/shingles.py.
+    tokenizer: str = "unicode"
     # Remove a record only for a kept record whose exact Jaccard on shingle sets is at least
     # the threshold (MinHash estimates alone remove false positives; see issue 3).
     verify_jaccard: bool = True

@@ -214,3 +214,35 @@ def test_bad_input_is_a_clear_error():
         minhash_signatures(["x"], seed=-1)
     with pytest.raises(ValueError, match="scheme"):
         minhash_signatures(["x"], scheme="sha1")
+
+
+def _locale_file(words: list[str]) -> str:
+    """A translation file: the same ASCII keys and markup, messages in one script."""
+    return "\n".join(f'msgid "menu_item_{i}"\n'
+                     f'msgstr "{words[i % len(words)]} {words[(i + 1) % len(words)]}"'
+                     for i in range(40))
+
+
+KANNADA = ["ಕಡತ", "ತೆರೆ", "ಉಳಿಸು", "ಮುಚ್ಚು", "ಸಂಪಾದಿಸು", "ಹುಡುಕು"]
+GUJARATI = ["ફાઇલ", "ખોલો", "સાચવો", "બંધ", "ફેરફાર", "શોધો"]
+
+
+def test_files_in_two_scripts_with_one_ascii_skeleton_differ_unless_ascii_tokens():
+    a, b = _locale_file(KANNADA), _locale_file(GUJARATI)
+    assert jaccard(shingle_set(a, 5, "ascii"), shingle_set(b, 5, "ascii")) == 1.0  # BigCode's
+    assert jaccard(shingle_set(a), shingle_set(b)) < 0.3
+    unicode_rows = minhash_signatures([a, b])
+    ascii_rows = minhash_signatures([a, b], tokenizer="ascii")
+    assert estimate(*ascii_rows) == 1.0 and estimate(*unicode_rows) < 0.4
+    assert tokens("ಕನ್ನಡ ಭಾಷೆ") == ["ಕನ್ನಡ", "ಭಾಷೆ"]  # vowel signs (marks) stay in the word
+    assert tokens("Straße ÉCOLE x_1") == ["straße", "école", "x_1"]
+
+
+def test_ascii_text_tokenises_alike_under_both_tokenizers():
+    rng = random.Random(5)
+    texts = [t for t in EDGE_TEXTS if t.isascii()] + ["\n".join(words_text(rng, 30))]
+    for text in texts:
+        assert tokens(text) == tokens(text, "ascii")
+    assert (minhash_signatures(texts) == minhash_signatures(texts, tokenizer="ascii")).all()
+    with pytest.raises(ValueError, match="tokenizer must be one of"):
+        tokens("x", "words")

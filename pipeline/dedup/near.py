@@ -36,7 +36,7 @@ import numpy as np
 from pipeline.config import NearDedupConfig
 from pipeline.dedup.keep import keep_key
 from pipeline.dedup.minhash import minhash_signatures, shingle_hashes, signatures_of
-from pipeline.dedup.shingles import jaccard, shingle_set, tokens
+from pipeline.dedup.shingles import DEFAULT_TOKENIZER, jaccard, shingle_set, tokens
 from pipeline.reasons import Reason, exclude
 from pipeline.stage import Partitioning, Stage
 
@@ -228,8 +228,8 @@ def _check_group(records: list[dict], threshold: float, ngram: int, verify: bool
 
 
 def cluster_group(records: list[dict], threshold: float, ngram: int, verify: bool,
-                  signatures: np.ndarray | None = None, stage: str = "near_dedup"
-                  ) -> list[dict]:
+                  signatures: np.ndarray | None = None, stage: str = "near_dedup",
+                  tokenizer: str = DEFAULT_TOKENIZER) -> list[dict]:
     """Keep or mark NEAR_DUPLICATE every record of one candidate group, without chaining.
 
     ``records`` carry ``id``, ``content`` and the keep-rule fields; ``signatures`` (row i
@@ -243,11 +243,11 @@ def cluster_group(records: list[dict], threshold: float, ngram: int, verify: boo
     _check_group(records, threshold, ngram, verify, signatures)
     order = sorted(range(len(records)), key=lambda i: keep_key(records[i]))
     if verify:
-        shingles = [shingle_set(record["content"], ngram) for record in records]
+        shingles = [shingle_set(record["content"], ngram, tokenizer) for record in records]
         short = [not shingle for shingle in shingles]
         similarity: _Similarity = _ExactJaccard(shingles, threshold)
     else:
-        short = [len(tokens(record["content"])) < ngram for record in records]
+        short = [len(tokens(record["content"], tokenizer)) < ngram for record in records]
         similarity = _MinHashEstimate(signatures)
     out: list[dict] = []
     for index in order:
@@ -269,7 +269,7 @@ def candidate_groups(texts: list[str], config: NearDedupConfig) -> list[list[int
     """Indices of ``texts`` that share an LSH bucket with another, as connected components
     (each sorted; short texts, with no shingle, in none): what ``jobs/near_dedup.py`` finds
     with Spark, in one process."""
-    shingles = shingle_hashes(texts, ngram=config.ngram)
+    shingles = shingle_hashes(texts, ngram=config.ngram, tokenizer=config.tokenizer)
     long_enough = np.flatnonzero(np.diff(shingles.offsets) > 0)
     parent = list(range(len(texts)))
 
@@ -317,10 +317,10 @@ class NearDedupStage(Stage):
             group = sorted((records[i] for i in members), key=lambda r: r["id"])
             signatures = None if config.verify_jaccard else minhash_signatures(
                 [r["content"] or "" for r in group], num_perm=config.num_perm,
-                ngram=config.ngram, seed=config.seed)
+                ngram=config.ngram, seed=config.seed, tokenizer=config.tokenizer)
             clustered = {r["id"]: r for r in cluster_group(
                 group, config.threshold, config.ngram, config.verify_jaccard, signatures,
-                stage=self.name)}
+                stage=self.name, tokenizer=config.tokenizer)}
             for i in members:
                 out[i] = clustered[records[i]["id"]]
         return out
