@@ -37,13 +37,13 @@ from pyspark.sql import functions as F
 
 from jobs.near_dedup import near_dedup
 from jobs.spark import get_spark, spark_ddl
-from pipeline.config import BuildConfig, config_hash, config_to_dict
+from pipeline.config import BuildConfig, config_hash, config_to_dict, stable_hash
 from pipeline.ingest.manifest import read_manifest
 from pipeline.plan import BUILD_PLAN, stages_of
 from pipeline.schema import RECORD_SCHEMA, SCHEMA_VERSION, STAGE_SCHEMA
 from pipeline.shards import (ShardInfo, switch_current, write_excluded_shards,
                              write_kept_shards, write_manifest)
-from pipeline.stage import Partitioning, SourceStage, Stage, StageCounters, stable_hash
+from pipeline.stage import Partitioning, SourceStage, Stage, StageCounters
 
 MARKER = "_STAGE.json"
 PROGRESS_SECONDS = 1.0  # how often a terminal sees a stage's progress

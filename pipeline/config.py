@@ -210,7 +210,13 @@ def config_to_dict(config: BuildConfig) -> dict[str, Any]:
     return json.loads(json.dumps(dataclasses.asdict(config)))
 
 
+def stable_hash(value: Any) -> str:
+    """sha256 of ``value``'s canonical JSON (keys sorted, no blanks): the config's hash in the
+    manifest and the resume markers' keys."""
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def config_hash(config: BuildConfig) -> str:
     """sha256 of the canonical JSON of the effective config."""
-    canonical = json.dumps(config_to_dict(config), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return stable_hash(config_to_dict(config))

@@ -22,7 +22,6 @@ import dataclasses
 import enum
 import hashlib
 import importlib.util
-import json
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Iterator
 
@@ -244,8 +243,3 @@ def source_digest(modules: Iterable[str]) -> str:
             digest.update(f"{name}:{path.relative_to(origin.parent)}\0".encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
-
-
-def stable_hash(value: Any) -> str:
-    """sha256 of ``value`` as canonical JSON (keys sorted): the resume markers' keys."""
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
