@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from jobs.pii_cli import add_pii_commands
+from optout.cli import add_optout_commands
 from pipeline.config import load_config
 from pipeline.ingest.manifest import ManifestError
 
@@ -133,6 +134,7 @@ def parser() -> argparse.ArgumentParser:
     scan.set_defaults(run=_licenses_scan)
 
     add_pii_commands(commands)
+    add_optout_commands(commands)
     return root
 
 

@@ -1,0 +1,166 @@
+"""``curate optout ...``: record, review, list, import and export opt-out requests."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from optout.jsonl import export_item, parse_import
+from optout.registry import STATUSES, Registry, Request, new_request
+
+
+def _describe(request: Request) -> str:
+    return f"{request.kind} {request.target!r}"
+
+
+def _add(args: argparse.Namespace) -> int:
+    kind, target = next((kind, getattr(args, kind)) for kind in ("user", "org", "repo")
+                        if getattr(args, kind) is not None)
+    request = new_request(kind, target, reason=args.reason, requested_by=args.requested_by)
+    with Registry.open(args.home) as registry:
+        result = registry.add(request)
+    found = result.request
+    if result.added:
+        print(f"added request {found.id}: {_describe(found)} (pending)")
+    else:
+        print(f"request {found.id} already exists for {_describe(found)} ({found.status}): "
+              "not added again")
+    return 0
+
+
+def _review(args: argparse.Namespace) -> int:
+    with Registry.open(args.home) as registry:
+        if args.optout_command == "verify":
+            request = registry.verify(args.id, args.by)
+        elif args.optout_command == "reject":
+            request = registry.reject(args.id, args.by, args.reason)
+        else:
+            request = registry.withdraw(args.id, args.by, args.reason)
+    print(f"request {request.id} ({_describe(request)}) {request.status} by {args.by}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    with Registry.open(args.home) as registry:
+        requests = registry.requests(args.status)
+    if args.json:
+        print(json.dumps([request.to_dict() for request in requests], indent=2,
+                         ensure_ascii=False))
+        return 0
+    print("id\tstatus\tkind\ttarget\tsource\tcreated_at\treviewed_by")
+    for r in requests:
+        print(f"{r.id}\t{r.status}\t{r.kind}\t{r.target}\t{r.source}\t{r.created_at}\t"
+              f"{r.reviewed_by or '-'}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    with Registry.open(args.home) as registry:
+        request = registry.get(args.id)
+        history = registry.history(args.id)
+    print(f"request {request.id}: {_describe(request)}, {request.status}")
+    print(f"  reason:       {request.reason or '-'}")
+    print(f"  source:       {request.source}")
+    print(f"  requested by: {request.requested_by or '-'}")
+    print(f"  created at:   {request.created_at}")
+    if request.reviewed_by:
+        print(f"  reviewed by:  {request.reviewed_by} at {request.reviewed_at}")
+    print("history:")
+    for entry in history:
+        change = (f"{entry.from_status} -> {entry.to_status}" if entry.from_status
+                  else f"created {entry.to_status}")
+        note = f": {entry.note}" if entry.note else ""
+        print(f"  {entry.at}  {change} by {entry.actor}{note}")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    try:
+        text = args.file.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{args.file}: not UTF-8 ({error.reason} at byte {error.start}); "
+                         "nothing imported") from error
+    requests = parse_import(text, str(args.file))
+    with Registry.open(args.home) as registry:
+        results = registry.add_all(requests)
+    added = sum(result.added for result in results)
+    print(f"{args.file}: added {added} request(s); {len(results) - added} already "
+          "registered (pending or verified), not added again")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    with Registry.open(args.home) as registry:
+        requests = registry.requests(args.status)
+    for request in requests:
+        print(json.dumps(export_item(request), ensure_ascii=False))
+    return 0
+
+
+def add_optout_commands(commands: argparse._SubParsersAction) -> None:
+    """The ``optout`` command group of ``curate``."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--home", type=Path, metavar="DIR",
+                        help="data root holding the registry (default: $STACK_CURATE_HOME, "
+                             "else ~/.local/share/stack-curate)")
+    optout = commands.add_parser(
+        "optout", help="opt-out requests: record, verify, list, import, export",
+        description="Requests to leave GitHub users, organisations or repositories out of "
+                    "releases. Statuses: pending -> verified, rejected or withdrawn; "
+                    "verified -> withdrawn. Builds enforce verified requests only.")
+    sub = optout.add_subparsers(dest="optout_command", required=True)
+
+    add = sub.add_parser("add", parents=[common], help="record a pending request")
+    target = add.add_mutually_exclusive_group(required=True)
+    target.add_argument("--user", metavar="LOGIN", help="a GitHub user's login")
+    target.add_argument("--org", metavar="ORG", help="a GitHub organisation")
+    target.add_argument("--repo", metavar="OWNER/NAME", help="one repository")
+    add.add_argument("--reason", help="why, as the requester put it")
+    add.add_argument("--requested-by", metavar="LOGIN", help="the requester's GitHub login")
+    add.set_defaults(run=_add)
+
+    verify = sub.add_parser("verify", parents=[common],
+                            help="mark a pending request verified (enforced by builds)")
+    verify.add_argument("id", type=int)
+    verify.add_argument("--by", required=True, metavar="STAFF", help="who verified it")
+    verify.set_defaults(run=_review)
+
+    reject = sub.add_parser("reject", parents=[common], help="reject a pending request")
+    reject.add_argument("id", type=int)
+    reject.add_argument("--by", required=True, metavar="STAFF", help="who rejected it")
+    reject.add_argument("--reason", required=True, help="why it was rejected")
+    reject.set_defaults(run=_review)
+
+    withdraw = sub.add_parser("withdraw", parents=[common],
+                              help="withdraw a pending or verified request")
+    withdraw.add_argument("id", type=int)
+    withdraw.add_argument("--by", required=True, metavar="WHO", help="who withdrew it")
+    withdraw.add_argument("--reason", help="a note for the history")
+    withdraw.set_defaults(run=_review)
+
+    listing = sub.add_parser("list", parents=[common], help="list requests by id")
+    listing.add_argument("--status", choices=STATUSES)
+    listing.add_argument("--json", action="store_true", help="a JSON array of requests")
+    listing.set_defaults(run=_list)
+
+    show = sub.add_parser("show", parents=[common], help="one request with its history")
+    show.add_argument("id", type=int)
+    show.set_defaults(run=_show)
+
+    importing = sub.add_parser(
+        "import", parents=[common],
+        help="add pending requests from JSONL, all or (on any malformed line) none",
+        description='One request a line: {"issue": 12, "author": "login", "optout_repos": '
+                    '["owner/name"], "optout_owners": ["login"]}, optionally "optout_orgs" '
+                    'and "reason". Each owner becomes a user request: offline a user cannot '
+                    'be told from an organisation (list known organisations under '
+                    '"optout_orgs"). The source is issue:N, or import:FILE:LINE without an '
+                    'issue. A malformed line is reported with its number and nothing of the '
+                    'file is applied.')
+    importing.add_argument("file", type=Path)
+    importing.set_defaults(run=_import)
+
+    export = sub.add_parser("export", parents=[common],
+                            help="requests as JSONL by id, in the import format")
+    export.add_argument("--status", choices=STATUSES)
+    export.set_defaults(run=_export)
