@@ -37,6 +37,7 @@ from pii.baseline import RegexBaselineDetector
 import pyarrow.parquet as pq
 
 from pii.detector import load_detector
+from pipeline.shards import resolve_release
 from pii.labelled import read_labelled
 from pii.engine import PiiDetector
 from pii.entities import EMAIL, ENTITIES, IP_ADDRESS, Span, resolve_overlaps
@@ -99,7 +100,7 @@ def run(detector, texts: list[str], languages: list[str | None], gold: list[list
 def release_rows(release: Path, limit_mb: float) -> list[dict]:
     """Files of a release's shards, in id order (ids are hashes: a spread over languages),
     up to ``limit_mb`` MB."""
-    data = release / "data" if (release / "data").is_dir() else release
+    data = resolve_release(release) / "data"
     rows = [row for shard in sorted(data.rglob("*.parquet"))
             for row in pq.read_table(shard, columns=["id", "content", "language"]).to_pylist()]
     rows.sort(key=lambda row: row["id"])

@@ -39,6 +39,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from pii.detector import load_detector
+from pipeline.shards import resolve_release
 from pii.entities import ENTITIES, Span, resolve_overlaps
 from pii.parsecheck import broken_by, parse_error, parses
 from pii.redact import redact, redact_keeping_syntax
@@ -50,8 +51,8 @@ SAMPLE_CONTEXT = 300
 
 
 def data_dir(release: Path) -> Path:
-    """The ``data/`` directory of a release, or ``release`` itself when it is one."""
-    return release / "data" if (release / "data").is_dir() else release
+    """The ``data/`` directory of a release (a build's output, a version or its data/)."""
+    return resolve_release(release) / "data"
 
 
 def read_chunks(data: Path, limit: int | None, size: int = CHUNK_FILES

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import functools
 import html
-import importlib
 import re
 from pathlib import Path
 from typing import Iterator
@@ -23,7 +21,9 @@ import pyarrow.parquet as pq
 
 from pii.baseline import RegexBaselineDetector
 from pii.entities import ENTITIES, NAME, USERNAME, Span, resolve_overlaps
+from pii.names import GIVEN_NAMES, name_words
 from pii.redact import PLACEHOLDERS
+from pipeline.shards import resolve_release
 
 DETECTOR = "audit-lexicon"
 # Faker locales whose first names make the audit's name lexicon (Latin script: the capitalised
@@ -42,20 +42,8 @@ _NOT_USERS = frozenset({"root", "admin", "user", "runner", "ubuntu", "travis", "
 _EXAMPLES_PER_ENTITY = 5  # masked examples shown per entity
 
 
-@functools.cache
-def _first_names() -> frozenset[str]:
-    names: set[str] = set()
-    for locale in _NAME_LOCALES:
-        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
-        for attribute in ("first_names", "first_names_male", "first_names_female"):
-            value = getattr(provider, attribute, None)
-            if isinstance(value, (dict, list, tuple, set, frozenset)):
-                names.update(n for n in value if n.isalpha() and len(n) > 2)
-    return frozenset(names)
-
-
 def _lexicon_spans(text: str) -> Iterator[Span]:
-    first_names = _first_names()
+    first_names = name_words(GIVEN_NAMES, _NAME_LOCALES)
     for match in _NAME_PAIR.finditer(text):
         if match.group(1) in first_names:
             yield Span(match.start(), match.end(), NAME, 0.5, DETECTOR)
@@ -95,10 +83,7 @@ class AuditReport:
 
 
 def _shards(release_dir: Path) -> list[Path]:
-    data = release_dir / "data"
-    if not data.is_dir():
-        raise FileNotFoundError(f"{release_dir} is not a release (no data/ directory)")
-    return sorted(data.rglob("*.parquet"))
+    return sorted((resolve_release(release_dir) / "data").rglob("*.parquet"))
 
 
 def _masked_context(text: str, span: Span, others: list[Span]) -> str:

@@ -286,6 +286,13 @@ WEBMAIL_DOMAINS = frozenset("""
     me.com aol.com gmx.com gmx.de web.de mail.ru yandex.ru qq.com 163.com protonmail.com
     proton.me
 """.split())
+# The metasyntactic variables of RFC 3092 ("Etymology of 'Foo'"): a domain named by one of
+# them ("foo.bar@baz.com", "a@foo-bar.org") stands for any domain, as does a name of one
+# letter repeated ("a@b.com", "x@ccc.com").
+METASYNTACTIC_WORDS = frozenset("""
+    foo bar baz qux quux corge grault garply waldo fred plugh xyzzy thud foobar
+""".split())
+_ONE_LETTER_LABEL = re.compile(r"^([a-z])\1*$")
 # SQL's LIKE wildcards ("%@example.org", "_%@x.org"): a pattern, not a mailbox.
 _SQL_WILDCARD_LOCAL = re.compile(r"^[%_]+$")
 
@@ -295,6 +302,17 @@ def is_placeholder_mail_domain(domain: str) -> bool:
     its first label is a generic word ("email.com", "yourdomain.org"), or it is one of
     WEBMAIL_DOMAINS."""
     return domain in WEBMAIL_DOMAINS or domain.split(".", 1)[0] in PLACEHOLDER_MAIL_DOMAIN_WORDS
+
+
+def is_stand_in_domain(domain: str) -> bool:
+    """Whether ``domain`` (lower case) is a stand-in for any domain: the name before its
+    top-level domain is made of RFC 3092's metasyntactic words ("baz.com", "foo-bar.org") or
+    is one letter, repeated or not ("b.com", "ccc.net")."""
+    labels = domain.split(".")
+    name = labels[-2] if len(labels) >= 2 else domain
+    return (_ONE_LETTER_LABEL.match(name) is not None
+            or all(part in METASYNTACTIC_WORDS for part in name.split("-")))
+
 _URL_AUTHORITY = re.compile(r"[a-z][a-z0-9+.-]*://[^\s/@\"'<>]*$", re.IGNORECASE)
 _SSH_COMMAND = re.compile(r"\b(?:ssh|scp|sftp|rsync|mosh|ssh-copy-id)\b[^\n]*$")
 
@@ -326,7 +344,7 @@ def email_is_pii(context: SpanContext) -> bool:
     if not match:
         return False
     local, domain, tld = match["local"].lower(), match["domain"].lower(), match["tld"].lower()
-    if is_reserved_domain(domain):
+    if is_reserved_domain(domain) or is_stand_in_domain(domain):
         return False
     if tld in _ASSET_EXTENSIONS or _DENSITY.match(domain.split(".", 1)[0]):
         return False

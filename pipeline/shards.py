@@ -117,6 +117,24 @@ def write_manifest(release_dir: Path, manifest: dict) -> Path:
     return path
 
 
+def resolve_release(path: Path) -> Path:
+    """The release directory that ``path`` names: a build's output directory (its ``CURRENT``
+    version), one version's directory, or that version's ``data/`` directory."""
+    path = Path(path)
+    if (path / "CURRENT").is_file():
+        version = (path / "CURRENT").read_text(encoding="utf-8").strip()
+        release = path / "releases" / version
+        if not version or not (release / "data").is_dir():
+            raise FileNotFoundError(f"{path}/CURRENT names {version!r}, which is not a release "
+                                    f"under {path / 'releases'}")
+        return release
+    if (path / "data").is_dir():
+        return path
+    if path.name == "data" and (path.parent / "manifest.json").is_file():
+        return path.parent
+    raise FileNotFoundError(f"{path} is not a release: no CURRENT file, no data/ directory")
+
+
 def switch_current(out_dir: Path, version: str) -> None:
     """Point ``OUT/CURRENT`` at ``version`` atomically (write aside, then rename)."""
     pending = out_dir / "CURRENT.tmp"

@@ -17,6 +17,7 @@ from presidio_analyzer import (
 
 from pii.engine import CodeNlpEngine, LazyNlpArtifacts, PiiDetector, build_analyzer
 from pii.entities import ENTITIES, NAME, Span
+from pii.names import reads_as_person_name
 
 
 class FakeNer(EntityRecognizer):
@@ -231,7 +232,10 @@ def test_model_reads_only_selected_lines_and_counts_them():
     ("# reviewed by 淑英 last week", "淑英", "NAME", True),
     ("# Originally Raku code", "Raku", "NAME", False),  # one Latin word needs "by"/"from"/...
     ("# patch by Shantanu", "Shantanu", "NAME", True),
-    ("# Ada Quill wrote it", "Ada Quill", "NAME", True),  # two Latin words: their own cue
+    ("# Ada Quill wrote it", "Ada Quill", "NAME", True),  # written as a known person's name
+    ("0  Alfred  Batman  NaT", "Alfred  Batman", "NAME", False),  # a table's columns
+    ("# Mon Tue Wed", "Mon Tue", "NAME", False),  # days
+    ("title = 'Abstract Data Structures'", "Data Structures", "NAME", False),  # no known name
     ("funcs = ['nchi2den', 'wrf_eth']", "wrf_eth", "USERNAME", False),
     ("# TODO(wrf_eth): fix", "wrf_eth", "USERNAME", True),
 ])
@@ -239,3 +243,14 @@ def test_model_spans_need_a_cue_on_their_line(text, word, label, kept):
     ner = FakeNer([word], label=label)
     [spans] = PiiDetector(ner=ner, select_lines=False).detect([text], ["python"])
     assert (label, word) in values(text, spans) if kept else values(text, spans) == []
+
+
+@pytest.mark.parametrize("value, written_as_a_name", [
+    ("Ada Lovelace", True), ("J. R. Smith", True), ("Ludwig van Beethoven", True),
+    ("Ada  Lovelace", False),  # two spaces: columns of a table
+    ("Ada Monday", False), ("None Ada", False),  # a day, a constant
+    ("Data Structures", False),  # no given name or surname
+    ("ada lovelace", False), ("Ada", False),  # lower case, one word
+])
+def test_reads_as_person_name(value, written_as_a_name):
+    assert reads_as_person_name(value) is written_as_a_name

@@ -100,6 +100,9 @@ def test_email_stock_local_part_on_a_real_domain(text, expected):
 @pytest.mark.parametrize("text", [
     "me@gmail.com, you@yourdomain.org, user@company.com, email@mail.net",
     "SELECT * FROM users WHERE email LIKE '%@quillmail.net'",
+    # stand-in domains: RFC 3092's words, one letter (repeated)
+    '"mailto:foo.bar@baz.com", "kim@foo-bar.org"',
+    "a@b.com some text c@d.com and zed@ccc.net",
 ])
 def test_email_placeholder_mailboxes_and_sql_patterns(text):
     assert found(EMAIL, text) == []
@@ -407,6 +410,7 @@ def test_username_hard_negatives(text):
     ("Run from ~mkowalski/bin on the build host", ["mkowalski"]),
     ("https://launchpad.net/~mkowalski", ["mkowalski"]),
     ("# TODO(mkowalski): remove after the migration", ["mkowalski"]),
+    ("# TODO(KimLee): and FIXME(kim-lee42)", ["KimLee", "kim-lee42"]),
     # name_handle, profile_link_text, codeowners, gist_url, mentions after people cues
     ("Per discussion with Kim Lee (@kim.lee).", ["kim.lee"]),
     ("[@octo42](https://github.com/octo42)", ["octo42", "octo42"]),
@@ -440,6 +444,11 @@ def test_username_new_rules(text, expected):
     "you can set user defaults",
     "cd ~/bin",
     "# TODO(#123): remove",
+    # TODO tags of features, tickets and versions, and words the file uses elsewhere
+    "# TODO(EA2D): reshape\n# TODO(CoW-warn) copy\n# TODO(SPARK-49233): x\n# NOTE(GH-18976)",
+    "# TODO(infer_string): x\n# TODO(py314) and TODO(cython3)",
+    "import typing\n# TODO(typing): narrow the type",
+    "arr = nullable_array(values)\n# TODO(nullable): x",
     "sort (@list)",
     "sub f { my ($x) = (@_); }",
     "[docs](https://github.com/acme/tool)",

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import pyarrow.parquet as pq
+import pytest
 
 from pipeline.config import ShardConfig
 from pipeline.reasons import Reason, exclude
 from pipeline.schema import RECORD_SCHEMA, content_hash, new_record
-from pipeline.shards import (file_sha256, group_dir, write_excluded_shards,
-                             write_kept_shards)
+from pipeline.shards import (file_sha256, group_dir, resolve_release, switch_current,
+                             write_excluded_shards, write_kept_shards)
 
 
 def _rows(n, language="python"):
@@ -54,3 +55,18 @@ def test_group_dir_is_filesystem_safe():
     assert group_dir("file", None) == "data/file/unknown"
     assert group_dir("file", "../etc") == "data/file/_etc"
     assert group_dir("file", "..") == "data/file/unknown"
+
+
+def test_resolve_release_takes_a_build_a_version_or_its_data(tmp_path):
+    release = tmp_path / "releases" / "v1.0.1"
+    (release / "data").mkdir(parents=True)
+    (release / "manifest.json").write_text("{}")
+    with pytest.raises(FileNotFoundError, match="not a release"):
+        resolve_release(tmp_path)
+    switch_current(tmp_path, "v1.0.1")
+    assert resolve_release(tmp_path) == release
+    assert resolve_release(release) == release
+    assert resolve_release(release / "data") == release
+    switch_current(tmp_path, "v9.9.9")
+    with pytest.raises(FileNotFoundError, match="v9.9.9"):
+        resolve_release(tmp_path)

@@ -200,9 +200,12 @@ class UsernameRecognizer(ValueRecognizer):
         # A home directory by tilde expansion (POSIX shell "~alice/") or Apache's UserDir
         # URLs ("/~alice/"); POSIX portable user names start with a lower-case letter or "_".
         Rule("tilde_home", r"(?<![\w~\\$.-])~(?P<value>[a-z_][a-z0-9_.-]{0,31})(?=/)", 0.85, ("~",)),
-        # Google's style guides' "TODO(username): ..." (and its FIXME/XXX/HACK/NOTE/BUG kin).
-        Rule("todo_owner", r"\b(?:TODO|FIXME|XXX|HACK|NOTE|BUG)\((?P<value>[A-Za-z][\w.-]{0,38})\)",
-             0.75, ("todo(", "fixme(", "xxx(", "hack(", "note(", "bug(")),
+        # Google's style guides' "TODO(username): ..." (and its FIXME/XXX/HACK/NOTE/BUG kin):
+        # a login's shape (GitHub's and LDAP's: letters, digits, single hyphens, no "_"); a
+        # tag of a feature, ticket or version is not an owner (see _is_todo_tag).
+        Rule("todo_owner", r"\b(?:TODO|FIXME|XXX|HACK|NOTE|BUG)\((?P<value>[A-Za-z](?:[A-Za-z0-9]|"
+                           r"-(?=[A-Za-z0-9])){0,38})\)", 0.75,
+             ("todo(", "fixme(", "xxx(", "hack(", "note(", "bug(")),
         # "Jane Smith (@jsmith)": a handle in brackets after a person's name (AUTHORS files,
         # credits, changelogs); Slack and Mastodon handles may hold "." and "_".
         Rule("name_handle", r"[^\W\d_\p{Ll}][\p{L}\p{M}'’.-]*\**[ \t]+\(@(?P<value>[A-Za-z0-9]"
@@ -226,6 +229,8 @@ class UsernameRecognizer(ValueRecognizer):
     )
 
     def accept(self, rule_name: str, text: str, start: int, end: int) -> bool:
+        if rule_name == "todo_owner" and _is_todo_tag(text, start, end):
+            return False
         if rule_name == "mention":
             line = text[text.rfind("\n", 0, start) + 1:start - 1]
             cued = _PEOPLE_CUE.search(line[-120:]) is not None
@@ -255,6 +260,26 @@ def _reads_as_code(text: str, start: int, end: int, line: str) -> bool:
     return bool(_DOC_COMMENT_LINE.match(line) or _DETERMINER_BEFORE.search(line)
                 or _DECORATOR_SUFFIX.search(text, start, end)
                 or _DECORATOR_AFTER.match(text, end))
+
+
+# A login is lower case ("jdoe", "kim42", "jane-doe") or CamelCase words ("JaneDoe"); a run of
+# capitals ("EA2D", "CoW", "SPARK-1234", "GH-123", "PY311") is an acronym, a ticket or a version.
+_LOGIN_CASE = regex.compile(r"[a-z][a-z0-9-]*|(?:[A-Z][a-z0-9]+)+(?:-[a-z0-9]+)*")
+# A runtime and its version ("py314", "cython3", "python2-compat").
+_VERSION_TAG = regex.compile(r"(?i:py|python|cython|cpython|pypy|numpy|np|jdk|java|node|go|gcc"
+                             r"|clang|llvm|cuda|torch|tf)\d")
+
+
+def _is_todo_tag(text: str, start: int, end: int) -> bool:
+    """Whether the owner of "TODO(x)" at ``text[start:end]`` is a tag, not a login: an acronym,
+    ticket or version by its shape, or a word the file uses elsewhere outside such brackets
+    ("TODO(typing)" in a file that imports typing, "TODO(nullable)" beside nullable arrays)."""
+    tag = text[start:end]
+    if not _LOGIN_CASE.fullmatch(tag) or _VERSION_TAG.match(tag):
+        return True
+    word = rf"(?<![A-Za-z0-9@/~-]){regex.escape(tag)}(?![A-Za-z0-9-])"
+    return any(not (text.startswith("(", match.start() - 1) and text.startswith(")", match.end()))
+               for match in regex.finditer(word, text))
 
 
 def _is_name_of_the_code(text: str, handle: str) -> bool:
