@@ -9,7 +9,7 @@ under a stage-level resource profile on a cluster; the others ask for none.
 
 Each stage is persisted under ``OUT/work/NN-name/`` with a marker written last. The marker keys
 on the stage's own config sections, its code version and fingerprint (model weights, ScanCode's
-version), the schema version and the key of the stage before it (the input manifest's sha256
+version, the opt-out registry's state; the manifest records each), the schema version and the key of the stage before it (the input manifest's sha256
 for the first): a rerun resumes every stage whose key is unchanged, so a new ``[pii]`` reruns
 PII and the release only, a new ``[filters]`` the quality stage onwards. The release (shards,
 ``excluded/``, ``manifest.json``, ``CURRENT``) is written on every run.
@@ -191,6 +191,7 @@ class Build:
         self.steps = len(self.stages) + 1  # the stages and the release
         self.counters: list[StageCounters] = []
         self.resumed: list[str] = []
+        self.fingerprints: dict[str, dict] = {}  # each stage's, for the manifest
 
     # persisted stages
 
@@ -256,6 +257,8 @@ class Build:
         stage = self.stages[index]
         marker = self._marker(index, upstream)
         key = stable_hash(marker)
+        if marker["fingerprint"]:
+            self.fingerprints[stage.name] = marker["fingerprint"]
         target = self._stage_dir(index)
         label = f"[{index + 1}/{self.steps}] {stage.name}"
         started = time.perf_counter()
@@ -356,6 +359,7 @@ class Build:
                     kept.select(F.explode("pii_spans").alias("span")).select("span.label"),
                     "label"),
             },
+            "fingerprints": self.fingerprints,
             "stages": [{k: v for k, v in c.to_dict().items()
                         if k not in ("seconds", "gpu_tasks")} for c in self.counters],
             "shards": shard_list(kept_infos),

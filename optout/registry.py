@@ -379,16 +379,23 @@ class Registry:
             raise RegistryError(f"unknown status {status!r}: one of {', '.join(STATUSES)}")
         return [_request(row) for row in rows]
 
+    def verified_state(self) -> tuple[VerifiedTargets, str]:
+        """:meth:`verified_targets` and :meth:`state_hash` from one read, so they agree
+        while other writers change the registry."""
+        verified = self.requests("verified")
+        by_kind: dict[str, dict[str, int]] = {"user": {}, "org": {}, "repo": {}}
+        for request in verified:
+            by_kind[request.kind][request.target_key] = request.id
+        targets = VerifiedTargets(users=by_kind["user"], orgs=by_kind["org"],
+                                  repos=by_kind["repo"])
+        return targets, stable_hash([{"id": r.id, "kind": r.kind, "target": r.target_key}
+                                     for r in verified])
+
     def verified_targets(self) -> VerifiedTargets:
         """The verified users, organisations and repositories, each with its request id."""
-        by_kind: dict[str, dict[str, int]] = {"user": {}, "org": {}, "repo": {}}
-        for request in self.requests("verified"):
-            by_kind[request.kind][request.target_key] = request.id
-        return VerifiedTargets(users=by_kind["user"], orgs=by_kind["org"],
-                               repos=by_kind["repo"])
+        return self.verified_state()[0]
 
     def state_hash(self) -> str:
         """sha256 of the canonical JSON of the verified requests (id, kind, normalised
         target): it changes exactly when what a build enforces changes."""
-        return stable_hash([{"id": r.id, "kind": r.kind, "target": r.target_key}
-                            for r in self.requests("verified")])
+        return self.verified_state()[1]

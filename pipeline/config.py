@@ -69,6 +69,14 @@ class LicenseConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class OptOutConfig:
+    # The data root holding the opt-out registry (optout.sqlite3), whose verified requests the
+    # build enforces; empty: $STACK_CURATE_HOME, else ~/.local/share/stack-curate, as
+    # `curate optout` uses. No registry there means no requests (the manifest says so).
+    home: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
 class FilterConfig:
     # StarCoderData's filters (Li et al. 2023, "StarCoder", §3.1 and bigcode-dataset
     # preprocessing/filtering.py): lines longer than 1000 characters, mean line length
@@ -163,6 +171,7 @@ class ShardConfig:
 @dataclasses.dataclass(frozen=True)
 class BuildConfig:
     ingest: IngestConfig = IngestConfig()
+    optout: OptOutConfig = OptOutConfig()
     licenses: LicenseConfig = LicenseConfig()
     filters: FilterConfig = FilterConfig()
     near_dedup: NearDedupConfig = NearDedupConfig()

@@ -7,6 +7,7 @@ contract (:mod:`pipeline.stage`), one line here and its config section.
 from __future__ import annotations
 
 from licenses.policy import LicensePolicyStage
+from optout.stage import OptOutStage
 from pii.stage import PiiStage
 from pipeline.config import BuildConfig
 from pipeline.dedup.exact import ExactDedupStage
@@ -17,6 +18,7 @@ from pipeline.stage import Partitioning, Stage
 
 BUILD_PLAN: tuple[type[Stage], ...] = (
     IngestStage,         # read, decode, languages, licences per directory (ScanCode)
+    OptOutStage,         # verified opt-out requests (users, orgs, repos), before both dedups
     LicensePolicyStage,  # keep the configured licence classes (permissive by default)
     QualityStage,        # StarCoderData's quality filters, vendored and generated files
     ExactDedupStage,     # one copy per content hash

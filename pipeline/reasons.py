@@ -20,6 +20,9 @@ class Reason(str, enum.Enum):
     TOO_LARGE = "too_large"  # over ingest.max_file_bytes
     UNDECODABLE = "undecodable"  # neither UTF-8 nor a detectable encoding
     UNSUPPORTED_LANGUAGE = "unsupported_language"  # extension/filename not in the table
+    # opt-out: a verified request (user, organisation or repository) covers the record's
+    # repository; its id is in ``details``, the content is never kept (optout/enforce.py)
+    OPT_OUT = "opt_out"
     # licences
     NON_PERMISSIVE = "license_non_permissive"
     NO_LICENSE = "license_none"

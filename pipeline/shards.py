@@ -75,19 +75,27 @@ def _split_by_size(rows: Iterable[dict], target_bytes: int) -> Iterator[list[dic
         yield chunk
 
 
+def write_shard(table: pa.Table, release_dir: Path, relative_path: str,
+                config: ShardConfig) -> ShardInfo:
+    """Write one shard (``table`` in its final order and schema) with the release's writer
+    settings: no timestamps, so equal tables give equal bytes."""
+    path = release_dir / relative_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, compression=config.compression,
+                   row_group_size=config.row_group_rows, write_statistics=True)
+    return ShardInfo(relative_path, table.num_rows, path.stat().st_size, file_sha256(path))
+
+
 def write_group(rows: Iterable[dict], release_dir: Path, relative_dir: str,
-                schema: pa.Schema, config: ShardConfig) -> list[ShardInfo]:
-    """Write rows (already in their final order) as part-00000.parquet, part-00001, ..."""
-    target = release_dir / relative_dir
-    target.mkdir(parents=True, exist_ok=True)
+                schema: pa.Schema, config: ShardConfig, prefix: str = "part"
+                ) -> list[ShardInfo]:
+    """Write rows (already in their final order) as ``prefix``-00000.parquet, -00001, ..."""
+    (release_dir / relative_dir).mkdir(parents=True, exist_ok=True)
     infos = []
     for number, chunk in enumerate(_split_by_size(rows, config.target_shard_bytes)):
-        path = target / f"part-{number:05d}.parquet"
         table = pa.Table.from_pylist(chunk, schema=STAGE_SCHEMA).select(schema.names)
-        pq.write_table(table.cast(schema), path, compression=config.compression,
-                       row_group_size=config.row_group_rows, write_statistics=True)
-        infos.append(ShardInfo(f"{relative_dir}/{path.name}", len(chunk),
-                               path.stat().st_size, file_sha256(path)))
+        infos.append(write_shard(table.cast(schema), release_dir,
+                                 f"{relative_dir}/{prefix}-{number:05d}.parquet", config))
     return infos
 
 
@@ -102,12 +110,12 @@ def write_kept_shards(rows: Iterable[dict], release_dir: Path, config: ShardConf
     return infos
 
 
-def write_excluded_shards(rows: Iterable[dict], release_dir: Path, config: ShardConfig
-                          ) -> list[ShardInfo]:
+def write_excluded_shards(rows: Iterable[dict], release_dir: Path, config: ShardConfig,
+                          prefix: str = "part") -> list[ShardInfo]:
     """Write excluded rows sorted by id; content only if the config keeps it."""
     if not config.keep_excluded_content:
         rows = ({**row, "content": None} for row in rows)
-    return write_group(rows, release_dir, EXCLUDED_DIR, STAGE_SCHEMA, config)
+    return write_group(rows, release_dir, EXCLUDED_DIR, STAGE_SCHEMA, config, prefix)
 
 
 def write_manifest(release_dir: Path, manifest: dict) -> Path:

@@ -84,8 +84,9 @@ class Stage(abc.ABC):
         return True
 
     def fingerprint(self) -> dict[str, Any]:
-        """What else the output depends on (model weights, a tool's version); keys the
-        resume marker beside the config sections. Default: nothing."""
+        """What else the output depends on (model weights, a tool's version, the opt-out
+        registry's state); keys the resume marker beside the config sections, and the release
+        manifest records it (``fingerprints``). Default: nothing."""
         return {}
 
     def setup(self, gpus: tuple[str, ...] = ()) -> None:

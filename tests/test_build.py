@@ -214,13 +214,13 @@ def test_same_input_gives_byte_identical_release(built, spark, corpus, tmp_path)
 def test_rerun_resumes_after_an_interrupted_stage(built, spark, corpus, tmp_path):
     out = tmp_path / "resume"
     shutil.copytree(built.release_dir.parent.parent / "work", out / "work")
-    quality = out / "work" / "03-quality"
+    quality = out / "work" / "04-quality"
     (quality / "_STAGE.json").unlink()  # the stage never finished...
     (quality / "part-99999-partial.parquet").write_bytes(b"half a file")  # ...and left debris
-    shutil.rmtree(out / "work" / "04-exact_dedup")
+    shutil.rmtree(out / "work" / "05-exact_dedup")
     result = run_build(corpus, out, BuildConfig(), spark=spark)
     # quality and exact dedup rerun; what follows them keys on unchanged upstream keys
-    assert result.resumed == ["ingest", "licenses", "near_dedup", "pii"]
+    assert result.resumed == ["ingest", "optout", "licenses", "near_dedup", "pii"]
     assert (result.release_dir / "manifest.json").read_bytes() == \
         (built.release_dir / "manifest.json").read_bytes()
 
@@ -245,7 +245,7 @@ def test_each_stage_resumes_unless_its_own_config_or_upstream_changed(built, spa
 
     filters = dataclasses.replace(pii, filters=FilterConfig(max_line_length=2000))
     result = run_build(corpus, out, filters, spark=spark)
-    assert result.resumed == ["ingest", "licenses"]  # [filters]: quality onwards
+    assert result.resumed == ["ingest", "optout", "licenses"]  # [filters]: quality onwards
     excluded = {(r["repo"], r["path"]): r["reason"] for r in _read(result.release_dir, "excluded")}
     assert excluded[("acme/tool", "src/long_line.py")] == "mean_line_length"  # the new threshold
 
@@ -284,11 +284,12 @@ def test_a_stage_added_to_the_plan_runs_on_spark_and_in_process(spark, corpus, t
 
     # Workers import a stage's module; this one lives in the tests, so it travels by value.
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    plan = (*BUILD_PLAN[:3], TodoStage, *BUILD_PLAN[3:])
+    plan = (*BUILD_PLAN[:4], TodoStage, *BUILD_PLAN[4:])
     config = ConfigWithTodo(todo=TodoConfig(marker="Popular"), pii=PiiConfig(enabled=False))
     result = run_build(corpus, tmp_path / "todo", config, spark=spark, plan=plan)
     assert [c.name for c in result.counters] == [
-        "ingest", "licenses", "quality", "todo", "exact_dedup", "near_dedup", "pii", "release"]
+        "ingest", "optout", "licenses", "quality", "todo", "exact_dedup", "near_dedup", "pii",
+        "release"]
     excluded = {(r["repo"], r["path"]): r for r in _read(result.release_dir, "excluded")}
     readme = excluded[("acme/popular", "README.md")]
     assert (readme["reason"], readme["stage"]) == ("generated", "todo")

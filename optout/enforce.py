@@ -1,0 +1,75 @@
+"""What a build or an apply enforces: the registry's verified requests, matched to records.
+
+A user or organisation request covers every repository whose owner (the part of the record's
+``repo`` before ``/``) is its login; a repository request covers that repository; both compared
+case-insensitively, as GitHub compares names. A record covered by several requests is excluded
+for the earliest (lowest id). An excluded record keeps its metadata, never its content.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from optout.registry import Registry, VerifiedTargets, registry_path
+from pipeline.config import stable_hash
+from pipeline.reasons import Reason, exclude
+
+_NO_TARGETS = VerifiedTargets(users={}, orgs={}, repos={})
+
+
+@dataclasses.dataclass(frozen=True)
+class OptOuts:
+    """The verified requests of a registry at one moment, and the hash of that state."""
+
+    targets: VerifiedTargets
+    state_hash: str
+    registry_found: bool
+
+    @classmethod
+    def from_registry(cls, home: Path | None, required: bool = False) -> OptOuts:
+        """The verified requests under ``home`` (default: ``$STACK_CURATE_HOME``, else
+        ``~/.local/share/stack-curate``). No registry there means none, unless ``required``:
+        then it is an error (the registry is never created here)."""
+        path = registry_path(home)
+        if not path.is_file():
+            if required:
+                raise FileNotFoundError(f"no opt-out registry at {path} (give --home DIR or "
+                                        "set $STACK_CURATE_HOME)")
+            return cls(_NO_TARGETS, stable_hash([]), registry_found=False)
+        with Registry(path) as registry:
+            targets, state_hash = registry.verified_state()
+        return cls(targets, state_hash, registry_found=True)
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The verified requests as ``{id, kind, target}``, by id."""
+        kinds = (("user", self.targets.users), ("org", self.targets.orgs),
+                 ("repo", self.targets.repos))
+        return sorted(({"id": request_id, "kind": kind, "target": target}
+                       for kind, ids in kinds for target, request_id in ids.items()),
+                      key=lambda request: request["id"])
+
+    def describe(self) -> dict[str, Any]:
+        """What a manifest records: the registry found or not, its state hash, the requests."""
+        return {"registry": "found" if self.registry_found else "missing",
+                "state_hash": self.state_hash, "requests": self.requests()}
+
+    def request_for(self, repo: str) -> int | None:
+        """The id of the earliest verified request covering repository ``repo``, or None."""
+        key = repo.lower()
+        owner = key.split("/", 1)[0]
+        matches = [ids[name] for ids, name in ((self.targets.repos, key),
+                                               (self.targets.users, owner),
+                                               (self.targets.orgs, owner)) if name in ids]
+        return min(matches, default=None)
+
+    def covers_any(self, repos: list[str]) -> bool:
+        """Whether a request covers any of ``repos``."""
+        return any(self.request_for(repo) is not None for repo in set(repos))
+
+
+def opt_out(record: dict, request_id: int, stage: str) -> dict:
+    """``record`` excluded for request ``request_id`` by ``stage``, its content dropped."""
+    marked = exclude(record, Reason.OPT_OUT, stage, request=request_id)
+    marked["content"] = None
+    return marked
