@@ -1,10 +1,12 @@
-"""``curate optout ...``: record, review, list, import and export opt-out requests."""
+"""``curate optout ...``: record, review, list, import and export opt-out requests, and apply
+the verified ones to a published release."""
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
 
+from optout.apply import changelog, plan_apply, publish
 from optout.jsonl import export_item, parse_import
 from optout.registry import STATUSES, Registry, Request, new_request
 
@@ -97,6 +99,29 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _apply(args: argparse.Namespace) -> int:
+    plan = plan_apply(args.release, args.home)
+    shards = len(plan.manifest["shards"])
+    print(f"{plan.source}: {len(plan.optouts.requests())} verified request(s), registry state "
+          f"{plan.optouts.state_hash[:12]}")
+    for entry in changelog(plan)["requests"]:
+        print(f"  request {entry['id']} ({entry['kind']} {entry['target']}): "
+              f"{entry['records']} record(s) in {len(entry['repositories'])} repositories")
+    if not plan.removed:
+        print(f"nothing to apply: no record of {plan.source.name} is covered by a verified "
+              "request; no version published")
+        return 0
+    summary = (f"{plan.removed} record(s) out, {len(plan.rewrite)} of {shards} shards "
+               f"rewritten, {shards - len(plan.rewrite)} carried over")
+    if args.dry_run:
+        print(f"dry run: {plan.version} would have {summary}; nothing written")
+        return 0
+    release = publish(plan)
+    print(f"published {plan.version}: {summary}; CURRENT is {plan.version}; "
+          f"changes in {release / 'CHANGELOG.md'}")
+    return 0
+
+
 def add_optout_commands(commands: argparse._SubParsersAction) -> None:
     """The ``optout`` command group of ``curate``."""
     common = argparse.ArgumentParser(add_help=False)
@@ -104,7 +129,7 @@ def add_optout_commands(commands: argparse._SubParsersAction) -> None:
                         help="data root holding the registry (default: $STACK_CURATE_HOME, "
                              "else ~/.local/share/stack-curate)")
     optout = commands.add_parser(
-        "optout", help="opt-out requests: record, verify, list, import, export",
+        "optout", help="opt-out requests: record, verify, list, import, export, apply",
         description="Requests to leave GitHub users, organisations or repositories out of "
                     "releases. Statuses: pending -> verified, rejected or withdrawn; "
                     "verified -> withdrawn. Builds enforce verified requests only.")
@@ -164,3 +189,19 @@ def add_optout_commands(commands: argparse._SubParsersAction) -> None:
                             help="requests as JSONL by id, in the import format")
     export.add_argument("--status", choices=STATUSES)
     export.set_defaults(run=_export)
+
+    apply = sub.add_parser(
+        "apply", parents=[common],
+        help="publish the next patch version of a release without the verified requests' "
+             "records",
+        description="Publishes vX.Y.(Z+1) beside the current release: shards holding records "
+                    "of verified requests rewritten without them, the others carried over "
+                    "byte-identical, the removed records in excluded/ (reason opt_out), a new "
+                    "manifest and CHANGELOG.md; then CURRENT switches to it. Applying again "
+                    "changes nothing.")
+    apply.add_argument("release", type=Path, metavar="RELEASE_DIR",
+                       help="a build's output directory (its CURRENT release) or that release's "
+                            "directory")
+    apply.add_argument("--dry-run", action="store_true",
+                       help="report what would be removed; write nothing")
+    apply.set_defaults(run=_apply)

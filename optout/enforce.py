@@ -63,6 +63,11 @@ class OptOuts:
                                                (self.targets.orgs, owner)) if name in ids]
         return min(matches, default=None)
 
+    def requests_for(self, repos: list[str]) -> list[int | None]:
+        """:meth:`request_for` of each of ``repos``, each distinct repository looked up once."""
+        found = {repo: self.request_for(repo) for repo in set(repos)}
+        return [found[repo] for repo in repos]
+
     def covers_any(self, repos: list[str]) -> bool:
         """Whether a request covers any of ``repos``."""
         return any(self.request_for(repo) is not None for repo in set(repos))
