@@ -29,8 +29,8 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from pii import policy
-from pii.entities import ENTITIES, KEY, NAME, PASSWORD, USERNAME, Span, resolve_overlaps
-from pii.names import reads_as_person_name
+from pii.entities import ENTITIES, KEY, PASSWORD, USERNAME, Span, resolve_overlaps
+from pii.cues import model_span_has_cue
 from pii.recognizers import pattern_recognizers
 from pii.regions import RegionIndex, escape_safe, has_lexer, model_snippets, text_regions
 
@@ -155,72 +155,6 @@ def _to_span(result: RecognizerResult, default_detector: str = "") -> Span:
 # 0.964 -> 0.967, PASSWORD 0.943 -> 0.939, USERNAME 0.958 -> 0.952), so 0.8 stays.
 NER_MIN_SCORE = {USERNAME: 0.8, PASSWORD: 0.8, KEY: 0.8}
 
-# The model's own spans of these entities count only with a cue on their line (handles and
-# names: right before them, see _CUE_BEFORE_HANDLE and _CUE_BEFORE_NAME): on real code it tags
-# words of string lists (lexer keywords, colour and emoji names, API names) as passwords, keys
-# and handles, advisory ids and URL path parts as keys. A cue is a whole part of a word (see
-# _cue_words). Chosen by reading 60 model spans per label of the demo corpus
-# (bench/pii_realcode.py's review sample: tuning data); measured blind on another build
-# (pii/model/default/README.md).
-def _cue_words(words: str, extra: str = "") -> regex.Pattern:
-    """A regex of ``words`` (an alternation) as whole parts of identifiers or prose:
-    "ADMIN_PASSWORD", "mailerPass" and "the password" hold the cue "pass(word)", while
-    "surrogatepass" and "crypto_secretstream" do not hold "pass" or "secret"."""
-    part = rf"(?:(?<![A-Za-z])|(?<=[a-z])(?=[A-Z]))(?i:{words})(?![a-z])"
-    return regex.compile(part + (f"|{extra}" if extra else ""))
-
-
-# "auth", "authn", "authenticate(d)", "authorization" ... but not "author"; "connect",
-# "connection(s)" but not "connectivity"; "pass" as a name ("db_pass", "PASS=", "pass:"), not
-# the verb or Python's statement: "pass" touching punctuation ("db_pass", "mailer-pass",
-# ":pass", '"pass"', "<pass>", "PASS="), or a CamelCase part ("dbPass").
-_AUTH = r"auth(?:n|z|enticat\w*|ori[sz]\w*|token)?|o?auth2?"
-_PASS_NAME = (r"(?:(?<=[_.:\"'<*-])|(?<=[a-z])(?=P))(?i:pass)(?![a-z])"
-              r"|(?<![A-Za-z])(?i:pass)(?=[ \t]*[:=]|[_\"'>*-])")
-MODEL_CUES: dict[str, regex.Pattern] = {
-    PASSWORD: _cue_words(rf"pass(?:word|wd|phrase)s?|smtp_?pass|pwd|pw|secrets?|login|credentials?"
-                         rf"|{_AUTH}|connect(?:ion)?s?",
-                         # a name "pass"; URL user-info; .pgpass lines
-                         rf"{_PASS_NAME}|://[^\s/@]*:[^\s/@]*@|:\d{{2,5}}:"),
-    KEY: _cue_words(rf"keys?|secrets?|tokens?|{_AUTH}|bearer|basic|api|private|credentials?"
-                    r"|pass(?:word)?|sign(?:ed|ing|ature)?s?"),
-}
-# The model's own handles need their cue right before them, a few marks at most between: "user =
-# 'kim'", "thanks to kim", "@kim", "~kim", "/home/kim", "TODO(kim)". Anywhere on the line was not
-# enough: in blind reviews of real code its USERNAME spans were right 1 of 12 and 0 of 38 times
-# with a cue anywhere on the line; right before, the validation split keeps recall 0.85 (0.91
-# with the cue anywhere) and the reviewed real spans lose 29 of 35 false positives (tuning on
-# reviewed samples: bench/RESULTS.md).
-_CUE_BEFORE_HANDLE = regex.compile(
-    r"(?i:\buser(?:name)?s?|\blogin|\bowner|\bauthor|\bby|\bhandle|\baccount|\bthanks(?:[ \t]+to)?"
-    r"|\bping|\bcc|\bgithub|\bgitlab|\bslack|\btwitter|\bhome|\breviewers?|\bmaintainers?"
-    r"|\bmembers?|\bcontact)[^\w\n]{0,4}$|[@~/]$|(?i:todo|fixme|xxx|hack|note)\($")
-# The model's own names count when they are written as a person's name (pii.names: capitalised
-# words single-spaced, one of them a known given name or surname) or follow a cue right before
-# them ("by", "from", "thanks to", "author:", "@"). In blind reviews of real code its other
-# names (a cue anywhere on the line, or two Latin words of any kind) were right 124 of 537
-# times: table rows of doctests ("NaN NaT", "Mon Tue"), test strings in other scripts, titles,
-# place names; the shape and the lexicon keep 73 of those 124 and 83 of the 413 wrong
-# (bench/RESULTS.md: tuning on reviewed samples).
-_CUE_BEFORE_NAME = regex.compile(
-    r"(?i:\bby|\bfrom|\bthanks(?:[ \t]+to)?|\bauthor:?|\bmaintainer:?|\bcc|\bping|@)[ \t]*$")
-
-
-def _has_cue(span: Span, text: str) -> bool:
-    """Whether a model span of ``span.label`` has its label's cue (see MODEL_CUES)."""
-    line_start = text.rfind("\n", 0, span.start) + 1
-    if span.label == USERNAME:
-        return _CUE_BEFORE_HANDLE.search(text, line_start, span.start) is not None
-    if span.label == NAME:
-        return (reads_as_person_name(text[span.start:span.end])
-                or _CUE_BEFORE_NAME.search(text, line_start, span.start) is not None)
-    cue = MODEL_CUES.get(span.label)
-    if cue is None:
-        return True
-    line_end = text.find("\n", span.start)
-    return cue.search(text, line_start, len(text) if line_end < 0 else line_end) is not None
-
-
 # Characters of one snippet the model reads (pii/regions.py: whole lines, cut at line breaks).
 # 1,024 characters are about 260 tokens of the shipped tokenizer (3.9 characters a token on the
 # demo release), so a snippet fits one 512-token window and no token is encoded twice.
@@ -338,5 +272,5 @@ class PiiDetector:
         # learned. So patterns are resolved first and the model adds what they do not cover.
         chosen = resolve_overlaps(patterns)
         learned = [s for s in learned if s.score >= NER_MIN_SCORE.get(s.label, self.min_score)
-                   and _has_cue(s, text) and not any(s.overlaps(kept) for kept in chosen)]
+                   and model_span_has_cue(s, text) and not any(s.overlaps(kept) for kept in chosen)]
         return sorted(chosen + resolve_overlaps(learned))

@@ -25,6 +25,9 @@ from collections.abc import Sequence
 
 import regex
 
+from pii.cues import LINE_CUE, PORT_FIELD
+from pii.names import name_words
+
 
 @dataclasses.dataclass(frozen=True)
 class Lexer:
@@ -288,52 +291,79 @@ def line_bounds(text: str, regions: Sequence[tuple[int, int]]) -> list[tuple[int
     return lines
 
 
-# The cheap selector of the cascade: a line the model reads must hold a sign of an entity that
-# the patterns alone miss. Words around people and credentials are found with str.find on the
-# lower-cased lines (hundreds of MB/s; as one case-insensitive regex alternation they ran at
-# 3 MB/s here); the rest is one regex: two capitalised words (a name: "Ada Lovelace",
-# "G. Barnes", "Jan van Eyck"), a letter outside ASCII (names in other scripts), a letter next
-# to a digit (keys, passwords, handles), an IPv4- or IPv6-like run (connection strings).
-# Built on the validation split (`curate pii synth --seed 7`, training templates) and on 1,500
-# files of the demo corpus: words that selected 0.3-3.5% of the demo's text each while no
-# validation span needed them ("name", "task"/"mask" by "ask", "mapping" by "ping", "token",
-# "github") were taken out. pii/model/default/README.md has its recall and the share of text it keeps.
+# The cheap selector of the cascade: a line the model reads must hold what the engine asks of a
+# model span before it keeps one (pii.cues): a cue of a password, a key, a handle or a name
+# (LINE_CUE), or a person's name written out (two capitalised words, one a known given name or
+# surname: pii.names). The model's spans on other lines would all be dropped. Lines are picked
+# with str.find of TRIGGER_WORDS on the lower-cased text (hundreds of MB/s; LINE_CUE over whole
+# blocks ran at 3 MB/s here), and LINE_CUE confirms each picked line unless its word is one of
+# SURE_TRIGGER_WORDS. Each trigger word is a part of cues of LINE_CUE, and every cue holds one
+# but PORT_FIELD, which a regex finds (tests/test_pii_regions.py). Letters next to digits,
+# IP-like runs and letters outside ASCII, which this selector also took before the engine asked
+# for cues, took a third of the model's reading and gave no span that it keeps.
 TRIGGER_WORDS: tuple[str, ...] = (
-    "@", "~", "user", "login", "pass", "pwd", "secret", "key", "auth", "maint", "contact",
-    " by ", "thank", " cc ", "owner", "mail", "copyright", "(c)", "signed", "credit", "contrib",
-    "handle", "account", " me ", "slack", "twitter", "review", "oncall", "on-call", "connect",
-    " at ", "todo(", "fixme(", "xxx(", "hack(", "note(", "bug(")
-TRIGGER_REGEX = regex.compile(
-    r"[A-Z][\w'’-]*\.?[ \t]+(?:[a-z]{1,3}[ \t]+)?[A-Z]|[^\x00-\x7F]|[A-Za-z]\d|\d[A-Za-z]"
-    r"|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d|[0-9a-fA-F]:[0-9a-fA-F]{0,4}:[0-9a-fA-F]")
+    "pass", "pw", "secret", "login", "credential", "auth", "connect", "key", "token", "bearer",
+    "basic", "api", "private", "sign", "user", "owner", "by", "handle", "account", "thank",
+    "ping", "cc", "github", "gitlab", "slack", "twitter", "home", "review", "maint", "member",
+    "contact", "todo(", "fixme(", "xxx(", "hack(", "note(", "from", "@", "~")
+# Trigger words that LINE_CUE confirmed on at least 9 of 10 of the lines holding them (region
+# lines of 4 MB of the demo corpus, 2026-12-06): their lines are taken without the check.
+SURE_TRIGGER_WORDS = frozenset({
+    "secret", "login", "credential", "auth", "token", "private", "user", "owner", "by", "handle",
+    "account", "thank", "github", "gitlab", "contact", "from", "@", "~"})
+# The one cue without a trigger word (a ":" would pick most lines of code comments): a regex.
+_PORT_FIELD = regex.compile(PORT_FIELD)
+_CAPITALISED_PAIR = regex.compile(r"(\p{Lu}[\p{Ll}'’-]+)[ \t]+(?:\p{Ll}{1,4}[ \t]+)?"
+                                  r"(\p{Lu}[\p{Ll}'’-]*)")
+
+
+def _next_known_name(block: str, position: int) -> int:
+    """Where the next two capitalised words with a known name (pii.names) start in ``block``
+    from ``position``, -1 when there are none."""
+    known = name_words()
+    match = _CAPITALISED_PAIR.search(block, position)
+    while match and not (match[1] in known or match[2] in known):
+        match = _CAPITALISED_PAIR.search(block, match.start(2))
+    return match.start() if match else -1
 
 
 _LINE_BREAK = regex.compile(r"\n")
 
 
 def _triggered_lines(block: str) -> list[tuple[int, int]]:
-    """``(start, end)`` in ``block`` of each of its lines that holds a trigger word or a
-    TRIGGER_REGEX match."""
+    """``(start, end)`` in ``block`` of each of its lines that holds a cue (a trigger word
+    confirmed by LINE_CUE) or two capitalised words with a known name."""
     breaks = [match.start() for match in _LINE_BREAK.finditer(block)]
-    hit = [False] * (len(breaks) + 1)
+    ends = [*breaks, len(block)]
+    hit = [False] * len(ends)
 
-    def mark_from(position: int) -> int:
-        """Mark the line of ``position``; return where the next line starts."""
-        line = bisect.bisect_left(breaks, position)
-        hit[line] = True
-        return breaks[line] + 1 if line < len(breaks) else len(block)
+    def line_of(position: int) -> int:
+        return bisect.bisect_left(breaks, position)
 
+    def bounds(line: int) -> tuple[int, int]:
+        return (ends[line - 1] + 1 if line else 0, ends[line])
+
+    checked = [False] * len(ends)
     lowered = block.lower()
     for word in TRIGGER_WORDS:
+        sure = word in SURE_TRIGGER_WORDS
         at = lowered.find(word)
         while at >= 0:
-            at = lowered.find(word, mark_from(at))
-    match = TRIGGER_REGEX.search(block)
-    while match:
-        match = TRIGGER_REGEX.search(block, mark_from(match.start()))
-    ends = [*breaks, len(block)]
-    return [(ends[index - 1] + 1 if index else 0, ends[index])
-            for index, flag in enumerate(hit) if flag]
+            line = line_of(at)
+            if sure:
+                hit[line] = checked[line] = True
+            elif not checked[line]:
+                checked[line] = True
+                hit[line] = LINE_CUE.search(block, *bounds(line)) is not None
+            at = lowered.find(word, ends[line] + 1)
+    for match in _PORT_FIELD.finditer(block):
+        hit[line_of(match.start())] = True
+    at = _next_known_name(block, 0)
+    while at >= 0:
+        line = line_of(at)
+        hit[line] = True
+        at = _next_known_name(block, ends[line] + 1)
+    return [bounds(line) for line, flag in enumerate(hit) if flag]
 
 
 def model_lines(text: str, regions: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:

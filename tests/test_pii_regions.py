@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from pii.cues import LINE_CUE
 from pii.regions import (
     LEXERS,
     RegionIndex,
@@ -78,12 +79,12 @@ def test_region_index_and_escape_safety():
 
 def test_selector_reads_triggered_lines_only_and_never_twice():
     text = ("x = 1\n# by Ada Lovelace\n# plain words here\ny = 'abc'\n"
-            "# ping @bob\n# k3y\n" + "# Zed Quill " * 200 + "\n")
+            "# ping @bob\n# api_key: x\n" + "# Ada Quill " * 200 + "\n")
     regions = text_regions(text, "python")
     lines = [text[a:b] for a, b in model_lines(text, regions)]
     assert lines[0] == "# by Ada Lovelace"
     assert "# plain words here" not in lines and "y = 'abc'" not in lines
-    assert lines[1].startswith("# ping @bob\n# k3y\n# Zed")  # adjacent lines are one run
+    assert lines[1].startswith("# ping @bob\n# api_key: x\n# Ada")  # adjacent: one run
     snippets = model_snippets(text, regions, 100)
     assert all(end - start <= 100 for start, end in snippets)
     covered = [i for start, end in snippets for i in range(start, end)]
@@ -92,6 +93,29 @@ def test_selector_reads_triggered_lines_only_and_never_twice():
     assert sum(end - start for start, end in everything) > sum(end - start for start, end in snippets)
     with pytest.raises(ValueError, match="max_chars"):
         model_snippets(text, regions, 0)
+
+
+# One line per cue of pii.cues (each alternative of its regexes), in a comment.
+CUE_LINES = [
+    "the password", "pwd", "pw", "secrets", "login", "credentials", "auth", "authentication",
+    "oauth2", "connection", "db_pass", "PASS = 1", "://u:v@h", "h:5432:db:u:v", "keys",
+    "tokens", "bearer", "basic", "api", "private", "signature", "username", "owner",
+    "author", "by", "handle", "account", "thanks to", "ping", "cc", "github", "gitlab",
+    "slack", "twitter", "home", "reviewers", "maintainers", "members", "contact", "@", "~",
+    "TODO(", "FIXME(", "XXX(", "HACK(", "NOTE(", "from", "dbPassword", "apiKey"]
+
+
+@pytest.mark.parametrize("cue", CUE_LINES)
+def test_selector_reads_every_line_with_a_cue_of_the_engine(cue):
+    text = f"x = 1\n# {cue} z\ny = 2\n"
+    assert LINE_CUE.search(f"# {cue} z")  # a cue the engine would accept
+    assert [text[a:b] for a, b in model_lines(text, text_regions(text, "python"))] == [f"# {cue} z"]
+
+
+def test_selector_skips_lines_without_a_cue_or_a_known_name():
+    text = "# Abstract Data Structures\n# utf8 and md5 of x2\n# 10.0.0.1\n# 名前\n# Ada Quill\n"
+    lines = [text[a:b] for a, b in model_lines(text, text_regions(text, "python"))]
+    assert lines == ["# Ada Quill"]
 
 
 def test_redacting_any_region_slice_keeps_python_parsing():

@@ -218,9 +218,11 @@ class UsernameRecognizer(ValueRecognizer):
              r"|href=[\"'](?:https?://)?(?:www\.)?(?:" + "|".join(_PROFILE_PREFIXES)
              + r")(?P<handle>[\w.-]{1,39})/?[\"'][^>]*>@?(?P<value>(?P=handle))</a>", 0.85,
              ("](", "href=")),
-        # GitHub's CODEOWNERS: a path pattern, then owners as @user, @org/team or e-mails
+        # GitHub's CODEOWNERS: a path pattern (with a name in it, or "*" for every file; a
+        # comment's "///" or "**" is none), then owners as @user, @org/team or e-mails
         # (docs.github.com, "About code owners"); every @user of the line.
-        Rule("codeowners", r"(?m:^)[ \t]*[\w.*/\[\]!?-]*[/*][\w.*/\[\]!?-]*(?:[ \t]+(?:@(?P<value>"
+        Rule("codeowners", r"(?m:^)[ \t]*(?=\*[ \t]|\S*[\w.])[\w.*/\[\]!?-]*[/*][\w.*/\[\]!?-]*"
+                           r"(?:[ \t]+(?:@(?P<value>"
                            r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38})(?=[ \t]|$)"
                            r"|@[\w.-]+/[\w.-]+|[^\s@]+@[^\s@]+))+[ \t]*$", 0.85, ("@",)),
         # GitHub gists: gist.github.com/<user>/<id>.
@@ -231,14 +233,18 @@ class UsernameRecognizer(ValueRecognizer):
     def accept(self, rule_name: str, text: str, start: int, end: int) -> bool:
         if rule_name == "todo_owner" and _is_todo_tag(text, start, end):
             return False
+        if rule_name == "tilde_home" and _is_a_word_of_the_text(text, start, end):
+            return False  # "up to ~eps/1e-3" where the file computes eps
         if rule_name == "mention":
             line = text[text.rfind("\n", 0, start) + 1:start - 1]
             cued = _PEOPLE_CUE.search(line[-120:]) is not None
             if not (cued or _COMMENT_LINE.match(line) or _PROSE_PREFIX.match(line)):
                 return False
-            if _is_name_of_the_code(text, text[start:end]) or (
-                    not cued and _reads_as_code(text, start, end, line)):
-                return False
+            if _is_name_of_the_code(text, text[start:end]) or _DECORATOR_AFTER.match(text, end):
+                return False  # "patched by @patch decorator"
+            if not cued and (_reads_as_code(text, start, end, line)
+                             or _is_a_word_of_the_text(text, start, end)):
+                return False  # "# @printf and @sprintf formats" in a lexer that names printf
         return super().accept(rule_name, text, start, end)
 
 
@@ -275,11 +281,27 @@ def _is_todo_tag(text: str, start: int, end: int) -> bool:
     ticket or version by its shape, or a word the file uses elsewhere outside such brackets
     ("TODO(typing)" in a file that imports typing, "TODO(nullable)" beside nullable arrays)."""
     tag = text[start:end]
-    if not _LOGIN_CASE.fullmatch(tag) or _VERSION_TAG.match(tag):
+    return (not _LOGIN_CASE.fullmatch(tag) or _VERSION_TAG.match(tag) is not None
+            or _is_a_word_of_the_text(text, start, end))
+
+
+def _is_a_word_of_the_text(text: str, start: int, end: int) -> bool:
+    """Whether the handle at ``text[start:end]`` also stands in ``text`` as a word of its own
+    (case-sensitive; in snake_case for a CamelCase handle: "ArrayManager" and
+    "array_manager"), neither after "@", "/" or "~" nor in brackets as in "TODO(x)": then the
+    text is about that thing, not about an account."""
+    handle = text[start:end]
+    forms = {handle, _CAMEL_HUMP.sub(r"\1_\2", handle).lower()}
+    words = "|".join(regex.escape(form) for form in sorted(forms))
+    for match in regex.finditer(rf"(?<![A-Za-z0-9@/~-])(?:{words})(?![A-Za-z0-9-])", text):
+        if match.start() == start or (text.startswith("(", match.start() - 1)
+                                      and text.startswith(")", match.end())):
+            continue
         return True
-    word = rf"(?<![A-Za-z0-9@/~-]){regex.escape(tag)}(?![A-Za-z0-9-])"
-    return any(not (text.startswith("(", match.start() - 1) and text.startswith(")", match.end()))
-               for match in regex.finditer(word, text))
+    return False
+
+
+_CAMEL_HUMP = regex.compile(r"([a-z0-9])([A-Z])")
 
 
 def _is_name_of_the_code(text: str, handle: str) -> bool:
