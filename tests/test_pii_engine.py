@@ -16,7 +16,7 @@ from presidio_analyzer import (
 )
 
 from pii.engine import CodeNlpEngine, LazyNlpArtifacts, PiiDetector, build_analyzer
-from pii.entities import ENTITIES, NAME, Span
+from pii.entities import ENTITIES, NAME, USERNAME, Span
 from pii.names import reads_as_person_name
 
 
@@ -237,7 +237,7 @@ def test_model_reads_only_selected_lines_and_counts_them():
     ("# Mon Tue Wed", "Mon Tue", "NAME", False),  # days
     ("title = 'Abstract Data Structures'", "Data Structures", "NAME", False),  # no known name
     ("funcs = ['nchi2den', 'wrf_eth']", "wrf_eth", "USERNAME", False),
-    ("# TODO(wrf_eth): fix", "wrf_eth", "USERNAME", True),
+    ("# TODO(wrf_eth): fix", "wrf_eth", "USERNAME", False),  # the model's handles: prose only
 ])
 def test_model_spans_need_a_cue_on_their_line(text, word, label, kept):
     ner = FakeNer([word], label=label)
@@ -254,3 +254,13 @@ def test_model_spans_need_a_cue_on_their_line(text, word, label, kept):
 ])
 def test_reads_as_person_name(value, written_as_a_name):
     assert reads_as_person_name(value) is written_as_a_name
+
+
+def test_model_handles_count_in_prose_only():
+    for language, kept, text in (("markdown", True, "Thanks to wrf_eth for the fix.\n"),
+                                 (None, True, "Thanks to wrf_eth for the fix.\n"),
+                                 ("python", False, "# Thanks to wrf_eth for the fix.\n"),
+                                 ("c", False, "// Thanks to wrf_eth for the fix.\n")):
+        detector = PiiDetector(ner=FakeNer(["wrf_eth"], label=USERNAME), select_lines=False)
+        [spans] = detector.detect([text], [language])
+        assert (values(text, spans) == [("USERNAME", "wrf_eth")]) is kept, language
