@@ -317,66 +317,79 @@ _CAPITALISED_PAIR = regex.compile(r"(\p{Lu}[\p{Ll}'’-]+)[ \t]+(?:\p{Ll}{1,4}[ 
                                   r"(\p{Lu}[\p{Ll}'’-]*)")
 
 
-def _next_known_name(block: str, position: int) -> int:
-    """Where the next two capitalised words with a known name (pii.names) start in ``block``
-    from ``position``, -1 when there are none."""
+def _known_name_at(text: str, start: int, end: int) -> int:
+    """Where the first two capitalised words with a known name (pii.names) start in
+    ``text[start:end]``, -1 when there are none."""
     known = name_words()
-    match = _CAPITALISED_PAIR.search(block, position)
+    match = _CAPITALISED_PAIR.search(text, start, end)
     while match and not (match[1] in known or match[2] in known):
-        match = _CAPITALISED_PAIR.search(block, match.start(2))
+        match = _CAPITALISED_PAIR.search(text, match.start(2), end)
     return match.start() if match else -1
 
 
 _LINE_BREAK = regex.compile(r"\n")
 
 
-def _triggered_lines(block: str) -> list[tuple[int, int]]:
-    """``(start, end)`` in ``block`` of each of its lines that holds a cue (a trigger word
-    confirmed by LINE_CUE) or two capitalised words with a known name."""
-    breaks = [match.start() for match in _LINE_BREAK.finditer(block)]
-    ends = [*breaks, len(block)]
-    hit = [False] * len(ends)
+def _lower_in_place(text: str) -> str:
+    """``text`` in lower case, each character where it was (a character whose lower case is
+    longer, such as "İ", stays as it is)."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(low if len(low) == 1 else char for char, low in
+                   ((char, char.lower()) for char in text))
+
+
+def model_lines(text: str, regions: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The lines that hold a region and a cue (a trigger word confirmed by LINE_CUE, a port
+    field) or two capitalised words with a known name, adjacent ones merged (``(start, end)``
+    without the line break). The text is searched once per trigger word, not once per block."""
+    blocks = line_bounds(text, regions)
+    if not blocks:
+        return []
+    block_starts = [start for start, _ in blocks]
+    breaks = [match.start() for match in _LINE_BREAK.finditer(text)]
+    hit: set[int] = set()
+    checked: set[int] = set()
 
     def line_of(position: int) -> int:
         return bisect.bisect_left(breaks, position)
 
     def bounds(line: int) -> tuple[int, int]:
-        return (ends[line - 1] + 1 if line else 0, ends[line])
+        return (breaks[line - 1] + 1 if line else 0,
+                breaks[line] if line < len(breaks) else len(text))
 
-    checked = [False] * len(ends)
-    lowered = block.lower()
+    def in_a_block(position: int) -> bool:
+        index = bisect.bisect_right(block_starts, position) - 1
+        return index >= 0 and position < blocks[index][1]
+
+    lowered = _lower_in_place(text)
     for word in TRIGGER_WORDS:
         sure = word in SURE_TRIGGER_WORDS
         at = lowered.find(word)
         while at >= 0:
             line = line_of(at)
-            if sure:
-                hit[line] = checked[line] = True
-            elif not checked[line]:
-                checked[line] = True
-                hit[line] = LINE_CUE.search(block, *bounds(line)) is not None
-            at = lowered.find(word, ends[line] + 1)
-    for match in _PORT_FIELD.finditer(block):
-        hit[line_of(match.start())] = True
-    at = _next_known_name(block, 0)
-    while at >= 0:
-        line = line_of(at)
-        hit[line] = True
-        at = _next_known_name(block, ends[line] + 1)
-    return [bounds(line) for line, flag in enumerate(hit) if flag]
-
-
-def model_lines(text: str, regions: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The lines that hold a region and a trigger, adjacent ones merged (``(start, end)``
-    without the line break)."""
+            line_start, line_end = bounds(line)
+            if line not in hit and (sure or line not in checked) and in_a_block(at):
+                checked.add(line)
+                if sure or LINE_CUE.search(text, line_start, line_end):
+                    hit.add(line)
+            at = lowered.find(word, line_end + 1)
+    for start, end in blocks:
+        for match in _PORT_FIELD.finditer(text, start, end):
+            hit.add(line_of(match.start()))
+        at = _known_name_at(text, start, end)
+        while at >= 0:
+            line = line_of(at)
+            hit.add(line)
+            at = _known_name_at(text, bounds(line)[1] + 1, end)
     lines: list[tuple[int, int]] = []
-    for start, end in line_bounds(text, regions):
-        for line_start, line_end in _triggered_lines(text[start:end]):
-            line_start, line_end = start + line_start, start + line_end
-            if lines and lines[-1][1] + 1 == line_start:
-                lines[-1] = (lines[-1][0], line_end)
-            elif line_end > line_start:
-                lines.append((line_start, line_end))
+    for line in sorted(hit):
+        line_start, line_end = bounds(line)
+        if lines and lines[-1][1] + 1 == line_start:
+            lines[-1] = (lines[-1][0], line_end)
+        elif line_end > line_start:
+            lines.append((line_start, line_end))
     return lines
 
 

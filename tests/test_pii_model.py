@@ -152,6 +152,11 @@ def test_tokenizer_gives_exact_character_offsets_for_non_ascii_text(tmp_path):
     loaded = AutoTokenizer.from_pretrained(tmp_path, local_files_only=True)
     (ids,), (offsets,) = encode_with_offsets(loaded, [NON_ASCII])
     assert (ids, offsets) == tuple(x[0] for x in encode_with_offsets(tokenizer, [NON_ASCII]))
+    # the Rust tokenizer's own batch gives what transformers' call gives
+    texts = [NON_ASCII, "", "# by Ada <ada@mail.org>\n\tx = 1"]
+    through_transformers = loaded(texts, add_special_tokens=False, return_offsets_mapping=True)
+    assert encode_with_offsets(loaded, texts) == (through_transformers["input_ids"], [
+        [tuple(pair) for pair in mapping] for mapping in through_transformers["offset_mapping"]])
     assert len(ids) > len(NON_ASCII) / 3  # multi-byte characters are split into byte tokens
     # tokens sharing one offset pair hold exactly the bytes of that stretch of text
     covered = []

@@ -70,6 +70,12 @@ def encode_with_offsets(tokenizer, texts: list[str]) -> tuple[list[list[int]], l
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError(f"tokenizer {type(tokenizer).__name__} is not a fast (Rust) tokenizer: "
                          "character offsets need a tokenizer.json")
+    backend = tokenizer.backend_tokenizer
+    if backend.truncation is None and backend.padding is None:
+        # the Rust tokenizer itself: the same ids and offsets, without transformers' conversion
+        # of every encoding into Python dicts (a tenth of the cascade's time on real code)
+        encodings = backend.encode_batch(texts, add_special_tokens=False)
+        return [encoding.ids for encoding in encodings], [encoding.offsets for encoding in encodings]
     encoded = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True,
                         return_attention_mask=False, return_token_type_ids=False, verbose=False)
     return encoded["input_ids"], encoded["offset_mapping"]
