@@ -115,7 +115,11 @@ def plan_apply(release: Path, home: Path | None) -> ApplyPlan:
     rewrite = []
     removals: dict[int, collections.Counter] = collections.defaultdict(collections.Counter)
     for shard in manifest["shards"]:
-        table = pq.read_table(source / shard["path"], columns=["repo"])
+        try:
+            table = pq.read_table(source / shard["path"], columns=["repo"])
+        except (OSError, pa.ArrowException) as error:
+            raise ValueError(f"{source / shard['path']} cannot be read ({error}): the release "
+                             "is damaged; nothing published") from error
         request_ids = _requests_of(table, optouts).to_pylist()
         for repo, request_id in zip(table.column("repo").to_pylist(), request_ids):
             if request_id is not None:
@@ -126,6 +130,13 @@ def plan_apply(release: Path, home: Path | None) -> ApplyPlan:
                      dict(sorted(removals.items())))
 
 
+def _check_sha256(path: Path, sha256: str, shard: Path) -> None:
+    """Raise unless ``path`` has the sha256 that the old manifest gives ``shard``."""
+    if file_sha256(path) != sha256:
+        raise ValueError(f"{shard} does not match its manifest's sha256: the release is "
+                         "damaged; nothing published")
+
+
 def _carry(source: Path, target: Path, sha256: str) -> None:
     """``source`` at ``target`` as a hard link (a copy across file systems), checked against
     the sha256 the old manifest gives it."""
@@ -134,9 +145,7 @@ def _carry(source: Path, target: Path, sha256: str) -> None:
         os.link(source, target)
     except OSError:
         shutil.copyfile(source, target)
-    if file_sha256(target) != sha256:
-        raise ValueError(f"{source} does not match its manifest's sha256: the release is "
-                           "damaged; nothing published")
+    _check_sha256(target, sha256, source)
 
 
 def _rewrite(plan: ApplyPlan, path: str, sha256: str, pending: Path
@@ -144,9 +153,7 @@ def _rewrite(plan: ApplyPlan, path: str, sha256: str, pending: Path
     """Shard ``path`` without its covered records (None when none is left) and the removed
     records, marked excluded."""
     source = plan.source / path
-    if file_sha256(source) != sha256:
-        raise ValueError(f"{source} does not match its manifest's sha256: the release is "
-                           "damaged; nothing published")
+    _check_sha256(source, sha256, source)
     table = pq.read_table(source, schema=RECORD_SCHEMA)
     request_ids = _requests_of(table, plan.optouts)
     covered = pc.is_valid(request_ids)

@@ -386,3 +386,15 @@ def test_bad_input_is_a_one_line_error(before, homes, applied, tmp_path, capsys)
         assert error.count("\n") == 1
     assert (_tree(out), _tree(applied)) == trees
     assert not (tmp_path / "no-home").exists()
+
+    shard = json.loads((before.release_dir / "manifest.json").read_text())["shards"][-1]
+    for name, damage in (("cut", lambda path: path.write_bytes(path.read_bytes()[:-9])),
+                         ("other bytes", lambda path: pq.write_table(
+                             pq.read_table(path), path, compression="snappy"))):
+        damaged = _published(before, tmp_path, name)
+        damage(damaged / "releases" / "v1.0.0" / shard["path"])
+        code, _, error = _curate(capsys, "optout", "apply", str(damaged), "--home", verified)
+        assert code == 2 and "the release is damaged; nothing published" in error
+        assert error.count("\n") == 1
+        assert (damaged / "CURRENT").read_text().strip() == "v1.0.0"
+        assert not (damaged / "releases" / "v1.0.1").exists()
