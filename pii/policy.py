@@ -827,6 +827,19 @@ _EPONYM_AFTER = re.compile(
 
 
 _NEXT_WORD = re.compile(r"^[\s,]*([^\W\d_][\w.]*)")
+# Up to three capitalised words right after a span (no comma between): an organisation's marker
+# among them makes the span part of its name ("Digital Equipment Corporation").
+_NEXT_CAPITALISED_WORDS = re.compile(r"^(?:[ \t]+[A-Z][\w.&-]*){1,3}")
+# Street types (USPS Publication 28's common suffixes and their European kin) after a span: an
+# address ("51 Franklin Street"), not a person.
+_STREET_AFTER = re.compile(r"^\s+(?:street|st\.|avenue|ave\.?|road|rd\.|boulevard|blvd\.?|lane|"
+                           r"drive|place|square|plaza|parkway|highway|way|strasse|straße|"
+                           r"platz|rue|via|calle)\b", re.IGNORECASE)
+# Words of copyright notices, never of a name: "All Rights Reserved" (the Buenos Aires
+# Convention's notice) in English, German, French, Spanish and Italian, "Portions Copyright".
+_COPYRIGHT_WORDS = frozenset({"rights", "reserved", "copyright", "portions", "rechte",
+                              "vorbehalten", "droits", "réservés", "derechos", "reservados",
+                              "diritti", "riservati"})
 # A family firm's name after a surname: "and Sons", "& Co.", "et Fils", "und Söhne", "e Figli",
 # "y Hijos", "and Associates".
 _FAMILY_FIRM = re.compile(r"^[\s,]*(?:and|&|et|und|y|e)\s+(?:sons?|daughters?|brothers|bros\.?|co\b\.?|"
@@ -930,10 +943,17 @@ def name_is_pii(context: SpanContext) -> bool:
         return False
     if any(word.casefold() in _FORM_WORDS for word in value.split()):
         return False  # "Maintainer Name", "Your Surname"
+    if any(word.casefold().strip(".,") in _COPYRIGHT_WORDS for word in value.split()):
+        return False  # "All Rights Reserved"
     following = _NEXT_WORD.match(context.after)
     if following and (following[1].casefold() in ORGANISATION_MARKERS
                       or following[1].casefold().replace(".", "") in _LEGAL_FORMS_UNDOTTED):
         return False  # "Acme, Inc.", "Python Packaging Authority Team", "Red Hat, Inc.."
+    capitalised = _NEXT_CAPITALISED_WORDS.match(context.after)
+    if capitalised and is_organisation(capitalised[0]):
+        return False  # "Digital" of "Digital Equipment Corporation"
+    if _STREET_AFTER.match(context.after):
+        return False  # "Franklin" of "51 Franklin Street"
     if _FAMILY_FIRM.match(context.after):
         return False  # "Kennedy and Sons", "Pasquier Masson et Fils"
     if _EPONYM_AFTER.match(context.after):

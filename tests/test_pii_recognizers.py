@@ -605,6 +605,8 @@ def test_name_new_rules(text, expected):
     "Copyright 2020 Kim Lee\nGetting Started\n"[22:],
     '{ name = "tool", version = "1.0" }',
     "[alias]\n\tname = Kim Lee\n",
+    "Copyright (c) 2001 Quill Labs. All Rights Reserved.",
+    "Portions Copyright (C) 1999 Quill Labs",
 ])
 def test_name_new_rules_hard_negatives(text):
     assert found(NAME, text) == []
@@ -615,6 +617,9 @@ def test_name_new_rules_hard_negatives(text):
     ("the Levenshtein distance", 4, 15),
     ("call smith_normal_form(m)", 5, 10),
     ("Kim Lee", 0, 7),
+    ("Copyright 1993 Quillon Equipment Corporation", 15, 22),  # an organisation's name
+    ("Boston, 51 Quillon Street, Fifth Floor", 11, 18),  # an address
+    ("Copyright 2020 Quill Labs, All Rights Reserved", 27, 46),
 ])
 def test_name_policy_on_model_spans(text, start, end):
     assert policy.is_pii(NAME, text, start, end) == (text == "Kim Lee")
