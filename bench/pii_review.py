@@ -38,7 +38,7 @@ def wilson(successes: int, trials: int) -> tuple[float, float]:
     denominator = 1 + Z_95 ** 2 / trials
     centre = (p + Z_95 ** 2 / (2 * trials)) / denominator
     half = Z_95 * math.sqrt(p * (1 - p) / trials + Z_95 ** 2 / (4 * trials ** 2)) / denominator
-    return (centre - half, centre + half)
+    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def span_key(record: dict) -> tuple:

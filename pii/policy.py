@@ -564,6 +564,12 @@ def looks_random(value: str) -> bool:
 # A name of a type or variable: a CamelCase identifier ending in a capitalised word of what
 # it holds ("MLKEM768X25519PublicKey", "AccessToken"). A random secret ends in exactly such a
 # word about once in 62**3 times.
+# An identifier made of words: chunks of two or more letters each (a number may end one) joined
+# by "_" or by a capital's hump ("NL80211_ATTR_KEY_SEQ", "XK_Cyrillic_ka", "EosTokenCriteria",
+# "approxNearestNeighbors"). A random secret breaks into one-letter chunks somewhere
+# ("sk_live_4eC39HqLy..."), and capitals run on without "_" ("AKIA2OGYBAH6STMMNXNN").
+_CHUNK = r"(?:[A-Z]{2,}\d*|[a-z]{2,}\d*|[A-Z][a-z]+\d*)"
+_WORDS_IDENTIFIER = re.compile(rf"^{_CHUNK}(?:_{_CHUNK}|[A-Z][a-z]+\d*)+$")
 _TYPE_NAME = re.compile(
     r"^[A-Za-z_][A-Za-z0-9_]*(?<=[a-z0-9])(?:Keys?|Tokens?|Secrets?|Password|Credentials?|"
     r"Error|Exception|Type|Class|Manager|Factory|Handler|Provider|Parser|Config|Builder|Store|"
@@ -587,6 +593,8 @@ def key_is_pii(context: SpanContext) -> bool:
         return False  # prose, or an interpolated template ("{uni.xid_start}")
     if _TYPE_NAME.match(value) or _b64url_json(value) is not None:
         return False  # a type's name; a JWT's header alone ({"alg": ..., "typ": "JWT"})
+    if _WORDS_IDENTIFIER.match(value):
+        return False  # a constant's, class's or method's name
     if is_reference(value, line):
         return False
     if _SSH_PUBLIC.match(value) or _SSH_KEY_TYPE.search(line):

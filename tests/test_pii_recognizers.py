@@ -760,3 +760,15 @@ def test_policy_vocabulary():
     assert not policy.is_organisation("Kim Lee")
     assert policy.is_placeholder("<your key>") and policy.is_placeholder("${TOKEN}")
     assert not policy.is_placeholder("todorov")
+
+
+@pytest.mark.parametrize("value, secret", [
+    ("NL80211_ATTR_KEY_SEQ", False), ("XK_Cyrillic_ka", False),  # constants
+    ("EosTokenCriteria", False), ("approxNearestNeighbors", False),  # a class, a method
+    ("sk_live_4eC39HqLyjWDarjtT1zdp7dc", True), ("AKIA2OGYBAH6STMMNXNN", True),
+    ("Zq81mXv02kLpR7sT", True),
+])
+def test_key_policy_on_identifiers_and_random_values(value, secret):
+    text = f'api_key = "{value}"\n'
+    start = text.index(value)
+    assert policy.is_pii(KEY, text, start, start + len(value)) is secret
