@@ -12,7 +12,8 @@ on the stage's own config sections, its code version and fingerprint (model weig
 version, the opt-out registry's state; the manifest records each), the schema version and the key of the stage before it (the input manifest's sha256
 for the first): a rerun resumes every stage whose key is unchanged, so a new ``[pii]`` reruns
 PII and the release only, a new ``[filters]`` the quality stage onwards. The release (shards,
-``excluded/``, ``manifest.json``, ``CURRENT``) is written on every run.
+``excluded/``, the plan's release steps' files such as ``membership/``, ``manifest.json``,
+``CURRENT``) is written on every run.
 
 Runs as ``curate build`` or ``spark-submit jobs/build.py --repos M --out DIR``.
 """
@@ -39,7 +40,7 @@ from jobs.near_dedup import near_dedup
 from jobs.spark import get_spark, spark_ddl
 from pipeline.config import BuildConfig, config_hash, config_to_dict, stable_hash
 from pipeline.ingest.manifest import read_manifest
-from pipeline.plan import BUILD_PLAN, stages_of
+from pipeline.plan import BUILD_PLAN, release_steps_of, stages_of
 from pipeline.schema import RECORD_SCHEMA, SCHEMA_VERSION, STAGE_SCHEMA
 from pipeline.shards import (ShardInfo, switch_current, write_excluded_shards,
                              write_kept_shards, write_manifest)
@@ -180,6 +181,7 @@ class Build:
         self.work_dir = out_dir / "work"
         self.config = config
         self.stages = stages_of(config, plan)
+        self.release_steps = release_steps_of(config)
         missing = [s.name for s in self.stages if s.partitioning is Partitioning.WHOLE_DATASET
                    and s.name not in WHOLE_DATASET_STEPS]
         if missing:
@@ -313,6 +315,8 @@ class Build:
                           .mapInArrow(_write_release_task(str(pending), self.config, True),
                                       spark_ddl(_SHARD_INFO_SCHEMA)).collect())
         manifest = self._manifest(kept, excluded, kept_infos, excluded_infos)
+        for step in self.release_steps:  # files beside the shards, from the shards
+            manifest[step.name] = step.write(pending, manifest)
         write_manifest(pending, manifest)
         shutil.rmtree(release_dir, ignore_errors=True)
         pending.rename(release_dir)

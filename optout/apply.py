@@ -4,7 +4,9 @@ that verified opt-out requests cover.
 Only shards that hold such records are rewritten (with the release's own writer settings);
 every other shard, and the old ``excluded/``, is carried over byte-identical (a hard link, else
 a copy), checked against the old manifest's sha256. The removed records join ``excluded/`` in
-shards of their own (reason ``opt_out``, the request id in ``details``, no content). The new
+shards of their own (reason ``opt_out``, the request id in ``details``, no content). The plan's
+release steps (:data:`pipeline.plan.RELEASE_STEPS`: the membership index) are written anew from
+the new version's shards, so its index never lists a removed record. The new
 manifest keeps ``kept + excluded = ingested``, records the requests applied and points at the
 previous version; ``CHANGELOG.md`` and ``changelog.json`` say what went, per request.
 
@@ -29,13 +31,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from optout.enforce import OptOuts, opt_out
-from pipeline.config import ShardConfig, config_from_dict
+from pipeline.config import BuildConfig, ShardConfig, config_from_dict
+from pipeline.plan import RELEASE_STEPS, release_steps_of
 from pipeline.schema import RECORD_SCHEMA
 from pipeline.shards import (ShardInfo, file_sha256, resolve_release, switch_current,
                              write_excluded_shards, write_manifest, write_shard)
 
 APPLY_STAGE = "optout_apply"  # the ``stage`` of the records an apply removes
-STEPS = ("carried", "rewritten", "excluded", "manifest", "changelog", "renamed", "switched")
+STEPS = ("carried", "rewritten", "excluded", "indexed", "manifest", "changelog", "renamed",
+         "switched")
 _VERSION = re.compile(r"v(\d+)\.(\d+)\.(\d+)")
 
 
@@ -66,8 +70,18 @@ class ApplyPlan:
         return sum(sum(repos.values()) for repos in self.removals.values())
 
     @property
+    def config(self) -> BuildConfig:
+        """The release's config as apply uses it: the shards' writer settings and the release
+        steps' sections (their defaults where the release predates a section)."""
+        recorded = self.manifest["config"]
+        sections = ["shards", *(section for step in RELEASE_STEPS
+                                for section in step.config_sections)]
+        return config_from_dict({section: recorded[section] for section in sections
+                                 if section in recorded})
+
+    @property
     def shard_config(self) -> ShardConfig:
-        return config_from_dict({"shards": self.manifest["config"]["shards"]}).shards
+        return self.config.shards
 
 
 def _read_manifest(release: Path) -> dict[str, Any]:
@@ -262,9 +276,12 @@ def publish(plan: ApplyPlan, after_step: Callable[[str], None] = lambda step: No
     excluded_shards += write_excluded_shards(removed, pending, plan.shard_config,
                                              prefix=f"{APPLY_STAGE}-{plan.version}")
     after_step("excluded")
-    previous_sha256 = file_sha256(plan.source / "manifest.json")
-    write_manifest(pending, next_manifest(plan, new_shards, excluded_shards, removed,
-                                          previous_sha256))
+    manifest = next_manifest(plan, new_shards, excluded_shards, removed,
+                             file_sha256(plan.source / "manifest.json"))
+    for step in release_steps_of(plan.config):  # from the new version's shards
+        manifest[step.name] = step.write(pending, manifest)
+    after_step("indexed")
+    write_manifest(pending, manifest)
     after_step("manifest")
     log = changelog(plan)
     (pending / "changelog.json").write_text(json.dumps(log, indent=2, sort_keys=True) + "\n",

@@ -77,6 +77,22 @@ class OptOutConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class MembershipConfig:
+    # The n-grams the membership filter stores: 50 characters taken at a stride of 50 (issue
+    # 11), the Data Portraits method (Marone & Van Durme 2023) behind BigCode's "Am I in The
+    # Stack". optout/membership.py.
+    ngram_chars: int = 50
+    stride: int = 50
+    # The Bloom filter's configured false-positive rate (issue 11: default 1e-3); the manifest
+    # records the rate measured on strings known not to be in the release.
+    fpr: float = 1e-3
+    # Random 50-character strings the measured rate is taken on (100,000: the rate's standard
+    # error at 1e-3 is then 1e-4) and the seed of the generator that draws them.
+    fpr_probes: int = 100_000
+    probe_seed: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
 class FilterConfig:
     # StarCoderData's filters (Li et al. 2023, "StarCoder", §3.1 and bigcode-dataset
     # preprocessing/filtering.py): lines longer than 1000 characters, mean line length
@@ -177,6 +193,7 @@ class BuildConfig:
     near_dedup: NearDedupConfig = NearDedupConfig()
     pii: PiiConfig = PiiConfig()
     shards: ShardConfig = ShardConfig()
+    membership: MembershipConfig = MembershipConfig()
     release_version: str = "v1.0.0"
 
 

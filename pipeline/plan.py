@@ -1,12 +1,15 @@
-"""The build plan: the stages of a build, in order, in one place.
+"""The build plan: the stages of a build, in order, in one place, and the release steps
+that write files beside every release's shards.
 
 Read by the Spark job (``jobs/build.py``), the in-process runner (:mod:`pipeline.runner`),
-``curate stages`` and ``bench/build_bench.py``. Adding a stage is one class with the stage
-contract (:mod:`pipeline.stage`), one line here and its config section.
+``curate stages``, ``curate optout apply`` (the release steps) and ``bench/build_bench.py``.
+Adding a stage is one class with the stage contract (:mod:`pipeline.stage`), one line here and
+its config section; a release step likewise (:class:`pipeline.stage.ReleaseStep`).
 """
 from __future__ import annotations
 
 from licenses.policy import LicensePolicyStage
+from optout.membership import MembershipIndex
 from optout.stage import OptOutStage
 from pii.stage import PiiStage
 from pipeline.config import BuildConfig
@@ -14,7 +17,7 @@ from pipeline.dedup.exact import ExactDedupStage
 from pipeline.dedup.near import NearDedupStage
 from pipeline.filters import QualityStage
 from pipeline.ingest.stage import IngestStage
-from pipeline.stage import Partitioning, Stage
+from pipeline.stage import Partitioning, ReleaseStep, Stage
 
 BUILD_PLAN: tuple[type[Stage], ...] = (
     IngestStage,         # read, decode, languages, licences per directory (ScanCode)
@@ -24,6 +27,10 @@ BUILD_PLAN: tuple[type[Stage], ...] = (
     ExactDedupStage,     # one copy per content hash
     NearDedupStage,      # MinHash LSH, verified clusters without chaining
     PiiStage,            # PII detected (patterns + the NER model) and redacted
+)
+
+RELEASE_STEPS: tuple[type[ReleaseStep], ...] = (
+    MembershipIndex,     # membership/: Bloom filter of 50-character n-grams, repositories
 )
 
 
@@ -46,6 +53,11 @@ def stages_of(config: BuildConfig, plan: tuple[type[Stage], ...] = BUILD_PLAN) -
     return stages
 
 
+def release_steps_of(config: BuildConfig) -> list[ReleaseStep]:
+    """The plan's release steps built from ``config``."""
+    return [step_class.from_config(config) for step_class in RELEASE_STEPS]
+
+
 def plan_table(stages: list[Stage]) -> str:
     """The plan as ``curate stages`` prints it: one line per stage, then its reasons."""
     lines = [f"{'#':>2}  {'stage':<12} {'config':<18} {'partitioning':<26} {'cpus':>4} "
@@ -56,6 +68,9 @@ def plan_table(stages: list[Stage]) -> str:
                      f"{row['partitioning']:<26} {row['cpus']:>4} {row['gpus']:>5g} "
                      f"{row['batch_size']:>6}  {'yes' if row['enabled'] else 'no'}")
         lines.append(f"    reasons: {', '.join(row['reasons']) or '(excludes nothing)'}")
-    lines.append(f"{len(stages) + 1:>2}  release      shards             "
-                 "kept records into shards, excluded/, manifest.json, CURRENT")
+    sections = ",".join(["shards", *(section for step in RELEASE_STEPS
+                                     for section in step.config_sections)])
+    files = "".join(f"{step.name}/, " for step in RELEASE_STEPS)
+    lines.append(f"{len(stages) + 1:>2}  {'release':<12} {sections:<18} "
+                 f"kept records into shards, excluded/, {files}manifest.json, CURRENT")
     return "\n".join(lines)

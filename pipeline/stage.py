@@ -8,7 +8,8 @@ over Arrow batches
 (``process_batches``, for stages that work on columns), or, for a step over the whole dataset,
 over every kept record at once (``process_dataset``; on Spark such a step has an engine-native
 implementation in ``jobs/``). The engines (:mod:`pipeline.runner` in one process,
-``jobs/build.py`` on Spark) run the stages of :mod:`pipeline.plan` in order.
+``jobs/build.py`` on Spark) run the stages of :mod:`pipeline.plan` in order; the plan's release
+steps (:class:`ReleaseStep`: the membership index) then write files beside the release's shards.
 
 Stages never drop a record: an excluded record leaves a stage marked with its reason
 (:func:`pipeline.reasons.exclude`), so ``kept + excluded = in`` holds for each of them.
@@ -23,7 +24,7 @@ import enum
 import hashlib
 import importlib.util
 from pathlib import Path
-from typing import Any, ClassVar, Iterable, Iterator
+from typing import Any, ClassVar, Iterable, Iterator, Self
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -56,13 +57,23 @@ class Resources:
             raise ValueError(f"bad resources {self}: cpus and batch_size >= 1, gpus >= 0")
 
 
-class Stage(abc.ABC):
+class Configured:
+    """Built from sections of the build config: a stage or a release step."""
+
+    config_sections: ClassVar[tuple[str, ...]] = ()  # the BuildConfig fields it reads
+
+    @classmethod
+    def from_config(cls, config: BuildConfig) -> Self:
+        """Built from its config sections (in the order of ``config_sections``)."""
+        return cls(*(getattr(config, section) for section in cls.config_sections))
+
+
+class Stage(Configured, abc.ABC):
     """A step of the build. Subclasses set the class attributes and implement the method
     their partitioning calls: ``process`` (or ``process_batches``) for SOURCE-less stages,
     ``read`` for a SOURCE, ``process_dataset`` for a WHOLE_DATASET step."""
 
     name: ClassVar[str]
-    config_sections: ClassVar[tuple[str, ...]] = ()  # the BuildConfig fields it reads
     partitioning: ClassVar[Partitioning] = Partitioning.AS_IS
     key: ClassVar[str | None] = None  # the column of a BY_KEY stage
     reasons: ClassVar[tuple[Reason, ...]] = ()  # what it can exclude a record for
@@ -72,11 +83,6 @@ class Stage(abc.ABC):
     # unchanged. Default: the module that defines the stage.
     code: ClassVar[tuple[str, ...]] = ()
     resources: Resources = Resources()
-
-    @classmethod
-    def from_config(cls, config: BuildConfig) -> Stage:
-        """The stage built from its config sections (in the order of ``config_sections``)."""
-        return cls(*(getattr(config, section) for section in cls.config_sections))
 
     @property
     def enabled(self) -> bool:
@@ -122,6 +128,20 @@ class Stage(abc.ABC):
                 "cpus": self.resources.cpus, "gpus": self.resources.gpus,
                 "batch_size": self.resources.batch_size, "enabled": self.enabled,
                 "reasons": [reason.value for reason in self.reasons]}
+
+
+class ReleaseStep(Configured, abc.ABC):
+    """Files written beside a release's shards, such as an index over them: by the build once
+    the shards are written, and again for every version ``curate optout apply`` publishes, so
+    they always describe the version they lie in. A function of the shards and the config
+    only, so a rebuild gives the same bytes."""
+
+    name: ClassVar[str]  # also its key in the release manifest
+
+    @abc.abstractmethod
+    def write(self, release_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Write the step's files under ``release_dir`` from the kept shards that
+        ``manifest["shards"]`` lists; returns what the manifest records under ``name``."""
 
 
 class SourceStage(Stage):
