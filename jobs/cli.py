@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from jobs.pii_cli import add_pii_commands
-from optout.cli import add_optout_commands
+from optout.cli import add_membership_commands, add_optout_commands
 from pipeline.config import load_config
 from pipeline.ingest.manifest import ManifestError
 
@@ -69,14 +69,16 @@ def _stages(args: argparse.Namespace) -> int:
 
 
 def _licenses_scan(args: argparse.Namespace) -> int:
-    from licenses.scan import scan_path
+    from licenses.scan import format_explanation, scan_path
 
     failed = False
     for path in args.paths:
-        result = scan_path(path)
+        result = scan_path(path, explain=args.explain)
         failed = failed or "error" in result
         if args.json:
             print(json.dumps(result, sort_keys=True))
+        elif args.explain:
+            print(format_explanation(result))
         else:
             where = ", ".join(result.get("files", [])) or "-"
             print(f"{path}\t{result.get('license_class', 'error')}\t"
@@ -131,10 +133,15 @@ def parser() -> argparse.ArgumentParser:
                                        "directories or archives")
     scan.add_argument("paths", nargs="+")
     scan.add_argument("--json", action="store_true", help="one JSON object a line")
+    scan.add_argument("--explain", action="store_true",
+                      help="print the chain of evidence of each decision: files and manifests "
+                      "read, ScanCode's matches with scores, categories and what each counted "
+                      "as, the rule that decided, disagreements (with --json: as 'evidence')")
     scan.set_defaults(run=_licenses_scan)
 
     add_pii_commands(commands)
     add_optout_commands(commands)
+    add_membership_commands(commands)
     return root
 
 

@@ -1,14 +1,22 @@
 """``curate optout ...``: record, review, list, import and export opt-out requests, and apply
-the verified ones to a published release."""
+the verified ones to a published release; ``curate membership ...``: is a login's code, or a
+file, in a release?"""
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 from pathlib import Path
 
 from optout.apply import changelog, plan_apply, publish
 from optout.jsonl import export_item, parse_import
+from optout.membership import MIN_FOUND, ReleaseMembership
 from optout.registry import STATUSES, Registry, Request, new_request
+from optout.targets import normalise_login
+from pipeline.shards import resolve_release
+
+RELEASE_ENV = "STACK_CURATE_RELEASE"  # the release that membership commands read by default
 
 
 def _describe(request: Request) -> str:
@@ -205,3 +213,92 @@ def add_optout_commands(commands: argparse._SubParsersAction) -> None:
     apply.add_argument("--dry-run", action="store_true",
                        help="report what would be removed; write nothing")
     apply.set_defaults(run=_apply)
+
+
+def _release(args: argparse.Namespace) -> Path:
+    """The release directory of ``--release``, else of ``$STACK_CURATE_RELEASE``."""
+    given = args.release or os.environ.get(RELEASE_ENV)
+    if not given:
+        raise ValueError(f"no release given: pass --release DIR (a build's output directory or "
+                         f"one version's directory) or set ${RELEASE_ENV}")
+    return resolve_release(Path(given))
+
+
+def _membership_user(args: argparse.Namespace) -> int:
+    owner = normalise_login(args.login)
+    release = _release(args)
+    repositories = ReleaseMembership(release).repositories(owner)
+    if not repositories:
+        print(f"{args.login}: no repository in {release.name}")
+        return 0
+    files = sum(count for _, count in repositories)
+    print(f"{args.login} in {release.name}: {len(repositories)} repositories, {files} files")
+    for repo, count in repositories:
+        print(f"  {repo}\t{count}")
+    return 0
+
+
+def _query_text(source: str) -> tuple[str, str]:
+    """The text of FILE, or of standard input for ``-``, and what to call it."""
+    name = "standard input" if source == "-" else source
+    if source == "-":
+        data = sys.stdin.buffer.read()
+    elif Path(source).is_file():
+        data = Path(source).read_bytes()
+    else:
+        raise FileNotFoundError(f"no such file: {source}")
+    try:
+        return data.decode("utf-8"), name
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{name} is not UTF-8 text ({error.reason} at byte {error.start}): "
+                         "nothing checked") from error
+
+
+def _membership_check(args: argparse.Namespace) -> int:
+    release = _release(args)
+    index = ReleaseMembership(release)
+    text, name = _query_text(args.file)
+    if not text.strip():
+        raise ValueError(f"{name} is empty: nothing to check")
+    if len(text) < index.ngram_chars:
+        raise ValueError(f"{name} holds {len(text)} characters, fewer than one "
+                         f"{index.ngram_chars}-character n-gram: nothing to check")
+    result = index.check(text)
+    shortest = MIN_FOUND * result.stride + index.ngram_chars - 1
+    note = (f" (a text under {shortest} characters may hold fewer than {MIN_FOUND} of the "
+            "release's n-grams)" if result.verdict == "too short to tell" else "")
+    print(f"{name}: {result.verdict} ({release.name}){note}")
+    print(f"  {result.checked} n-grams of {index.ngram_chars} characters checked (every "
+          f"window); best alignment: {result.class_found} of {result.class_ngrams} found "
+          f"({result.share:.1%})")
+    return 0
+
+
+def add_membership_commands(commands: argparse._SubParsersAction) -> None:
+    """The ``membership`` command group of ``curate``."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--release", type=Path, metavar="DIR",
+                        help="a build's output directory (its CURRENT release) or one "
+                             f"version's directory (default: ${RELEASE_ENV})")
+    membership = commands.add_parser(
+        "membership", help="is a GitHub login's code, or a file, in a release?",
+        description="Answers from the membership index written with every release "
+                    "(membership/: a Bloom filter of 50-character n-grams and a table of "
+                    "repositories).")
+    sub = membership.add_subparsers(dest="membership_command", required=True)
+
+    user = sub.add_parser("user", parents=[common],
+                          help="the repositories and file counts of a login in the release")
+    user.add_argument("login", metavar="LOGIN",
+                      help="a GitHub user or organisation: the repositories' owner, in any case")
+    user.set_defaults(run=_membership_user)
+
+    check = sub.add_parser(
+        "check", parents=[common], help="whether and how much of a file or snippet is in the "
+                                        "release",
+        description="Looks up every 50-character window of the text in the release's Bloom "
+                    "filter and reports the share found at the best alignment with the "
+                    "release's stride: likely in the release from half, partly from a tenth, "
+                    f"each with at least {MIN_FOUND} n-grams found.")
+    check.add_argument("file", metavar="FILE", help="a file, or - for standard input")
+    check.set_defaults(run=_membership_check)
