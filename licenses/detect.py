@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import hashlib
 import re
 import threading
 import time
+
+from license_expression import ExpressionError, LicenseWithExceptionSymbol, Licensing
 
 from licenses.policy import combine_and
 
@@ -217,6 +220,40 @@ class LicenseDetector:
         text_spans = [(m.start_line, m.end_line) for m in matches
                       if m.rule_kind in ("text", "notice")]
         return FileDetection(expression, matches, _covered_fraction(text_spans, text.split("\n")))
+
+
+_PLAIN_LICENSING = Licensing()  # ids of any spelling: ScanCode's SPDX symbols map them
+
+
+@functools.lru_cache(maxsize=65_536)
+def parse_spdx(statement: str) -> str | None:
+    """``statement`` as an SPDX expression in ScanCode's reading (its SPDX ids, old spellings
+    such as ``GPL-2.0+`` included, mapped to its licence keys and back to SPDX), or None when
+    it is not one: it does not parse, or names an id ScanCode does not know as SPDX ("BSD",
+    "MIT License"). ScanCode's package detection reads a declared licence the same way first
+    (licensedcode/match_spdx_lid.py ``_parse_expression``), but without its lenient second
+    reading, which joins "GPL-2.0 MIT" into an OR."""
+    from licensedcode.cache import build_spdx_license_expression, get_licensing, get_spdx_symbols
+
+    try:
+        parsed = _PLAIN_LICENSING.parse(statement.lower(), simple=True)
+    except ExpressionError:
+        return None
+    if parsed is None:
+        return None
+    known = get_spdx_symbols()
+    table = {}
+    for symbol in _PLAIN_LICENSING.license_symbols(parsed, unique=True, decompose=False):
+        if isinstance(symbol, LicenseWithExceptionSymbol):
+            parts = (known.get(symbol.license_symbol.key), known.get(symbol.exception_symbol.key))
+            if None in parts:
+                return None
+            table[symbol] = LicenseWithExceptionSymbol(*parts)
+        elif symbol.key in known:
+            table[symbol] = known[symbol.key]
+        else:
+            return None
+    return build_spdx_license_expression(parsed.subs(table).render(), get_licensing())
 
 
 _DETECTOR: LicenseDetector | None = None

@@ -18,6 +18,8 @@ from __future__ import annotations
 import posixpath
 import re
 
+from licenses.manifests import is_manifest
+
 _LICENSE_NAME = re.compile(
     r"""^(?:.*[-_.])?                                  # optional prefix: MIT-, foo.py.
         (?P<word>(?:un)?licen[cs]es?|copying|copyrights?|notices?)
@@ -85,3 +87,9 @@ def is_notice_file(path: str) -> bool:
         return True
     match = _LICENSE_NAME.match(name)
     return match is not None and match.group("word").lower().startswith("notice")
+
+
+def is_license_evidence(path: str) -> bool:
+    """Whether ingest keeps the text of a file for licence resolution: a licence file or a
+    package manifest (:mod:`licenses.manifests`)."""
+    return is_license_file(path) or is_manifest(path)

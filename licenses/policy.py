@@ -101,6 +101,40 @@ def is_permissive_id(key: str) -> bool:
     return CATEGORY_CLASSES.get(scancode_categories().get(key, ""), "non_permissive") == "permissive"
 
 
+# The ScanCode categories of free licences. Free licence texts name other free licences in
+# passing (the Python licence's GPL-compatibility table, MPL-2.0's "Secondary Licenses"), so a
+# short match of one of them beside a full licence text is a mention. No free licence text
+# names proprietary, commercial or unknown terms in passing: ScanCode's rules for those (1,415
+# proprietary-license and commercial-license rules in scancode-toolkit 32.5, most of them
+# notices of 5 to 30 tokens: "This is commercial software", "provided for non-commercial
+# use only") match the terms a file itself sets (issue 10: a vendor's terms of service that
+# quote MIT and BSD notices lost their 4-token commercial notice as a mention).
+FREE_CATEGORIES = frozenset({"Permissive", "Public Domain", "Copyleft", "Copyleft Limited"})
+# ScanCode's pointer to another file ("see the LICENSE file"): no terms of its own.
+UNKNOWN_REFERENCE = "LicenseRef-scancode-unknown-license-reference"
+
+
+def _sets_unfree_terms(key: str) -> bool:
+    if key in NEUTRAL_IDS or key in permissive_ids() or key == UNKNOWN_REFERENCE.lower():
+        return False
+    return scancode_categories().get(key) not in FREE_CATEGORIES
+
+
+@functools.lru_cache(maxsize=65_536)
+def names_unfree_terms(expression: str) -> bool:
+    """Whether a non-permissive expression names proprietary, commercial, source-available,
+    restricted, unstated or unknown terms (an id outside :data:`FREE_CATEGORIES`, the
+    allow-list and the amendments); an expression whose OR offers a permissive choice does
+    not (the licensee may take that choice)."""
+    if classify(expression) != "non_permissive":
+        return False
+    try:
+        symbols = _LICENSING.license_symbols(expression, decompose=True)
+    except ExpressionError:
+        return True
+    return any(_sets_unfree_terms(symbol.key.lower()) for symbol in symbols)
+
+
 def _permissive(node) -> bool | None:
     """True/False for a licence (sub)expression; None when it holds only amendments."""
     if isinstance(node, LicenseWithExceptionSymbol):

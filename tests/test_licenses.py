@@ -366,8 +366,8 @@ def test_scan_a_file(tmp_path, detector, texts):
     result = scan_path(str(path), detector)
     assert result == {
         "path": str(path), "license": "BSD-3-Clause", "license_class": "permissive",
-        "files": ["LICENSE.txt"],
-        "detections": [{"path": "LICENSE.txt", "detected": "BSD-3-Clause"}],
+        "basis": "license_files", "files": ["LICENSE.txt"], "details": {},
+        "detections": [{"path": "LICENSE.txt", "detected": "BSD-3-Clause"}], "manifests": [],
     }
     assert json.loads(json.dumps(result)) == result
 

@@ -31,7 +31,8 @@ __all__ = ["IngestedRepo", "ManifestError", "RawFile", "RepoEntry", "STAGE", "Sn
 
 @dataclasses.dataclass
 class IngestedRepo:
-    """The records of one repository and the decoded text of its licence files by path."""
+    """The records of one repository and the decoded texts of its licence files and package
+    manifests (whatever ``is_license_file`` accepts) by path."""
 
     records: list[dict]
     license_files: dict[str, str]

@@ -10,7 +10,7 @@ from typing import Any, Iterable, Iterator
 import pyarrow as pa
 
 from licenses.detect import get_detector
-from licenses.files import is_license_file
+from licenses.files import is_license_evidence
 from licenses.resolve import assign_licenses
 from pipeline.config import IngestConfig, LicenseConfig
 from pipeline.ingest import ingest_repository
@@ -46,7 +46,8 @@ class IngestStage(SourceStage):
         for line in entries:
             entry = RepoEntry(**line)
             with tempfile.TemporaryDirectory(prefix="curate-ingest-") as scratch:
-                ingested = ingest_repository(entry, self.ingest, Path(scratch), is_license_file)
+                ingested = ingest_repository(entry, self.ingest, Path(scratch),
+                                             is_license_evidence)
             records = assign_licenses(ingested.records, ingested.license_files, entry.license,
                                       detector, self.licenses)
             for start in range(0, len(records), BATCH_ROWS):
