@@ -1,6 +1,7 @@
 """USERNAME and NAME recognizers: the cases a pattern can find (the NER model finds the rest)."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 import regex
@@ -291,28 +292,54 @@ def _is_a_word_of_the_text(text: str, start: int, end: int) -> bool:
     "array_manager"), neither after "@", "/" or "~" nor in brackets as in "TODO(x)": then the
     text is about that thing, not about an account."""
     handle = text[start:end]
-    forms = {handle, _CAMEL_HUMP.sub(r"\1_\2", handle).lower()}
-    words = "|".join(regex.escape(form) for form in sorted(forms))
-    for match in regex.finditer(rf"(?<![A-Za-z0-9@/~-])(?:{words})(?![A-Za-z0-9-])", text):
-        if match.start() == start or (text.startswith("(", match.start() - 1)
-                                      and text.startswith(")", match.end())):
-            continue
-        return True
-    return False
+    words = _free_words(text)
+    return handle in words or _CAMEL_HUMP.sub(r"\1_\2", handle).lower() in words
 
 
 _CAMEL_HUMP = regex.compile(r"([a-z0-9])([A-Z])")
+_WORD_RUN = regex.compile(r"[A-Za-z0-9_-]+")
+# The longest snake_case run of words looked up as one (a handle has a few humps at most).
+_MOST_SNAKE_PARTS = 4
+
+
+@functools.lru_cache(maxsize=16)
+def _free_words(text: str) -> frozenset[str]:
+    """The words of ``text`` (runs of letters, digits and "-", and runs of up to four of them
+    joined by "_") that stand free: not after "@", "/" or "~", not alone in brackets. One pass
+    per text, however many handles are asked about (a JavaScript bundle holds thousands of
+    "@param")."""
+    words: set[str] = set()
+    for match in _WORD_RUN.finditer(text):
+        start, end = match.span()
+        before = text[start - 1] if start else ""
+        if before in ("@", "/", "~") or (before == "(" and text.startswith(")", end)):
+            continue
+        parts = [part for part in match[0].split("_") if part]
+        for first in range(len(parts)):
+            for last in range(first + 1, min(len(parts), first + _MOST_SNAKE_PARTS) + 1):
+                words.add("_".join(parts[first:last]))
+    return frozenset(words)
 
 
 def _is_name_of_the_code(text: str, handle: str) -> bool:
     """Whether the text's code uses ``handle`` (or its part before a hyphen) as a name: a
     decorator line before a definition, an import, a definition, or a module's attribute
     ("beartype.roar"). Then "@x" in a comment, even "by @x", is that code, not a person."""
-    name = regex.escape(handle.split("-", 1)[0])
-    return regex.search(rf"(?m:^[ \t]*@{name}\b[^\n]*\n[ \t]*(?:@|(?:async[ \t]+)?def\b|class\b|"
-                        rf"public\b|private\b|protected\b|function\b|export\b))"
-                        rf"|\b(?:import|from|def|class)[ \t]+{name}\b"
-                        rf"|(?<![\w@.-]){name}\.[A-Za-z_](?![\w.-]*@)", text) is not None
+    return handle.split("-", 1)[0] in _code_names(text)
+
+
+_CODE_NAME = regex.compile(
+    r"(?m:^[ \t]*@(?P<name>\w+)\b[^\n]*\n[ \t]*(?:@|(?:async[ \t]+)?def\b|class\b|public\b|"
+    r"private\b|protected\b|function\b|export\b))"
+    r"|\b(?:import|from|def|class)[ \t]+(?P<name>\w+)\b"
+    r"|(?<![\w@.-])(?P<name>\w+)\.[A-Za-z_](?![\w.-]*@)")
+
+
+@functools.lru_cache(maxsize=16)
+def _code_names(text: str) -> frozenset[str]:
+    """The names that the code of ``text`` decorates with, imports, defines or takes attributes
+    of (see _is_name_of_the_code): one pass per text."""
+    return frozenset(match["name"] for match in _CODE_NAME.finditer(text, overlapped=True))
 
 
 # Words and phrases after which names of people follow: author and maintainer fields of
