@@ -376,9 +376,10 @@ PUBLIC_RESOLVERS = frozenset(ipaddress.ip_address(a) for a in (
     "94.140.14.14", "94.140.15.15",
 ))
 # RFC 5737 and RFC 3849 documentation ranges (listed although ipaddress already treats them
-# as non-global, because the policy names them).
+# as non-global, because the policy names them), and the 6bone's 3ffe::/16 (RFC 2471's IPv6
+# test network, returned by RFC 3701 in 2006: no host has it, old docs and tests still do).
 DOCUMENTATION_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
-    "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"))
+    "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "3ffe::/16"))
 # A version or an OID around the dotted quad: "v1.2.3.4", "version 1.2.3.4", "1.3.6.1.4.1.311",
 # "pkg==1.2.3.4", "pkg~=1.2.3.4", or glued to a word or number ("build1.2.3.4").
 _VERSION_BEFORE = re.compile(
@@ -648,9 +649,9 @@ def password_is_pii(context: SpanContext) -> bool:
 # --------------------------------------------------------------------------------------------
 # USERNAME
 
-# Doc-comment tags (Javadoc, JSDoc, Doxygen, PHPDoc, Python Sphinx fields), common
-# annotations and the decorators of Python's builtins and standard library: after an "@" they
-# are markup or code, not people.
+# Doc-comment tags (Javadoc, JSDoc, YUIDoc, Doxygen, PHPDoc, Python Sphinx fields), TypeScript's
+# comment directives and JSX pragmas, common annotations and the decorators of Python's builtins
+# and standard library: after an "@" they are markup or code, not people.
 DOC_TAGS = frozenset("""
     param params arg args argument arguments return returns retval throws throw exception
     exceptions raise raises author authors since see seealso sa link linkplain linkcode
@@ -674,6 +675,8 @@ DOC_TAGS = frozenset("""
     classmethod classmethods staticmethod staticmethods dataclass dataclasses contextmanager
     asynccontextmanager cached_property lru_cache cache wraps total_ordering singledispatch
     singledispatchmethod abstractmethod abstractproperty final runtime_checkable
+    chainable optional attribute for uses submodule beta requires
+    ts-ignore ts-expect-error ts-nocheck ts-check jsx jsxfrag jsximportsource jsxruntime
 """.split())
 # GitHub routes that are not accounts ("github.com/features"); "orgs" leads to organisations.
 NON_ACCOUNT_ROUTES = frozenset("""

@@ -16,7 +16,7 @@ from presidio_analyzer import (
 )
 
 from pii.engine import CodeNlpEngine, LazyNlpArtifacts, PiiDetector, build_analyzer
-from pii.entities import ENTITIES, NAME, USERNAME, Span
+from pii.entities import ENTITIES, KEY, NAME, USERNAME, Span
 from pii.names import reads_as_person_name
 
 
@@ -227,7 +227,7 @@ def test_model_reads_only_selected_lines_and_counts_them():
     ("smtpPassword = 'orange3x'", "orange3x", "PASSWORD", True),  # camelCase cue
     ("mode = 'surrogatepass'", "surrogatepass", "PASSWORD", False),  # no cue inside a word
     ("see GHSA-65pc-fj4g-8rjx", "65pc-fj4g-8rjx", "KEY", False),
-    ("ADMIN_TOKEN = 'Zq81mXv02kLp'", "Zq81mXv02kLp", "KEY", True),
+    ("ADMIN_TOKEN = 'Zq81mXv02kLp'", "Zq81mXv02kLp", "KEY", True),  # (the key patterns find it)
     ("month = 'Апрель'", "Апрель", "NAME", False),  # a word in another script, no cue
     ("# reviewed by 淑英 last week", "淑英", "NAME", True),
     ("# Originally Raku code", "Raku", "NAME", False),  # one Latin word needs "by"/"from"/...
@@ -256,11 +256,13 @@ def test_reads_as_person_name(value, written_as_a_name):
     assert reads_as_person_name(value) is written_as_a_name
 
 
-def test_model_handles_count_in_prose_only():
-    for language, kept, text in (("markdown", True, "Thanks to wrf_eth for the fix.\n"),
-                                 (None, True, "Thanks to wrf_eth for the fix.\n"),
-                                 ("python", False, "# Thanks to wrf_eth for the fix.\n"),
-                                 ("c", False, "// Thanks to wrf_eth for the fix.\n")):
-        detector = PiiDetector(ner=FakeNer(["wrf_eth"], label=USERNAME), select_lines=False)
+@pytest.mark.parametrize("label, word, line", [
+    (USERNAME, "wrf_eth", "Thanks to wrf_eth for the fix."),
+    (KEY, "Zq81mXv02kLpR7sT", "The api key is Zq81mXv02kLpR7sT here."),
+])
+def test_model_handles_and_keys_count_in_prose_only(label, word, line):
+    for language, kept, text in (("markdown", True, f"{line}\n"), (None, True, f"{line}\n"),
+                                 ("python", False, f"# {line}\n"), ("c", False, f"// {line}\n")):
+        detector = PiiDetector(ner=FakeNer([word], label=label), select_lines=False)
         [spans] = detector.detect([text], [language])
-        assert (values(text, spans) == [("USERNAME", "wrf_eth")]) is kept, language
+        assert (values(text, spans) == [(label, word)]) is kept, language
