@@ -298,7 +298,7 @@ class ReleaseMembership:
                 "before releases carried one; rebuild it with curate build")
         self.release_dir = release_dir
         self.header = json.loads(header_path.read_text(encoding="utf-8"))
-        bits = np.fromfile(release_dir / FILTER_FILE, dtype=np.uint8)
+        bits = np.memmap(release_dir / FILTER_FILE, dtype=np.uint8, mode="r")  # pages on demand
         if len(bits) * 8 != self.header["m"]:
             raise ValueError(f"{release_dir / FILTER_FILE} holds {len(bits) * 8} bits, its "
                              f"header says {self.header['m']}: the index is damaged")

@@ -41,25 +41,27 @@ def _functions(prefix: str, count: int, mark: str = "") -> dict[str, str]:
             for i in range(count)}
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
-    """Repositories of owners to opt out (one a git repository, owner cased two ways), of an
-    owner whose request stays pending, and of others; returns the manifest path."""
-    root = tmp_path_factory.mktemp("optout-corpus")
-    repos = {
-        "Octo-Cat/alpha": {"shared.py": SHARED, "settings.py": f"# {MARK}\n{SETTINGS}",
-                           **_functions("alpha", 6, MARK)},
-        "octo-cat/beta": {"beta.go": f"// {MARK}\npackage beta\n\nfunc Beta() int {{ return 2 }}\n",
-                          "README.md": f"# Beta\n\n{MARK}: a small project of the tests.\n"},
-        "acme/lib": {"shared.py": SHARED, "settings.py": SETTINGS, **_functions("lib", 6),
-                     "main.go": "package main\n\nfunc main() {\n\tprintln(1)\n}\n",
-                     "README.md": "# Lib\n\nA small library used by the tests.\n",
-                     "long_line.py": "x = '" + "a" * 1500 + "'\n"},  # max_line_length
-        "acme/tools": {"tools.py": f"# {MARK}\ndef tool():\n    return 'tool'\n"},
-        "pending/gamma": _functions("gamma", 3),
-        "rejected/delta": _functions("delta", 2),
-        "withdrawn/eps": _functions("eps", 2),
-    }
+# Repositories of owners to opt out (Octo-Cat/alpha a git repository, owner cased two ways),
+# of an owner whose request stays pending, and of others.
+REPOS = {
+    "Octo-Cat/alpha": {"shared.py": SHARED, "settings.py": f"# {MARK}\n{SETTINGS}",
+                       **_functions("alpha", 6, MARK)},
+    "octo-cat/beta": {"beta.go": f"// {MARK}\npackage beta\n\nfunc Beta() int {{ return 2 }}\n",
+                      "README.md": f"# Beta\n\n{MARK}: a small project of the tests.\n"},
+    "acme/lib": {"shared.py": SHARED, "settings.py": SETTINGS, **_functions("lib", 6),
+                 "main.go": "package main\n\nfunc main() {\n\tprintln(1)\n}\n",
+                 "README.md": "# Lib\n\nA small library used by the tests.\n",
+                 "long_line.py": "x = '" + "a" * 1500 + "'\n"},  # max_line_length
+    "acme/tools": {"tools.py": f"# {MARK}\ndef tool():\n    return 'tool'\n"},
+    "pending/gamma": _functions("gamma", 3),
+    "rejected/delta": _functions("delta", 2),
+    "withdrawn/eps": _functions("eps", 2),
+}
+
+
+def write_corpus(root: Path, repos: dict[str, dict[str, str]]) -> Path:
+    """``repos`` as directories under ``root`` (Octo-Cat/alpha as a git repository) and
+    their manifest; returns the manifest's path."""
     entries = []
     for name, files in repos.items():
         directory = root / name.replace("/", "__")
@@ -74,6 +76,12 @@ def corpus(tmp_path_factory) -> Path:
     manifest = root / "repos.jsonl"
     manifest.write_text("".join(json.dumps(entry) + "\n" for entry in entries))
     return manifest
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    """The manifest of :data:`REPOS`."""
+    return write_corpus(tmp_path_factory.mktemp("optout-corpus"), REPOS)
 
 
 def make_registry(home: Path, verified: bool) -> dict[str, int]:
