@@ -52,7 +52,7 @@ PROGRESS_SECONDS = 1.0  # how often a terminal sees a stage's progress
 # The Spark-native implementation of each WHOLE_DATASET stage of the plan: kept records in,
 # the same records kept or marked out.
 WHOLE_DATASET_STEPS: dict[str, Callable[[DataFrame, Stage], DataFrame]] = {
-    "near_dedup": lambda frame, stage: near_dedup(frame, stage.config),
+    "near_dedup": lambda frame, stage: near_dedup(frame, stage.config, scope_column=stage.scope),
 }
 
 
@@ -343,6 +343,12 @@ class Build:
         if n_kept + n_excluded != ingested:
             raise RuntimeError(f"accounting broken: kept {n_kept} + excluded {n_excluded} "
                                f"!= ingested {ingested}")
+        kept_by_kind, excluded_by_kind = counts(kept, "kind"), counts(excluded, "kind")
+        for kind, count in counts(self._read_stage(0), "kind").items():
+            if kept_by_kind.get(kind, 0) + excluded_by_kind.get(kind, 0) != count:
+                raise RuntimeError(f"accounting broken for kind {kind}: kept "
+                                   f"{kept_by_kind.get(kind, 0)} + excluded "
+                                   f"{excluded_by_kind.get(kind, 0)} != ingested {count}")
         return {
             "schema_version": SCHEMA_VERSION,
             "release": self.config.release_version,
@@ -354,6 +360,8 @@ class Build:
                 "ingested": ingested,
                 "kept": n_kept,
                 "excluded": n_excluded,
+                "kept_by_kind": kept_by_kind,
+                "excluded_by_kind": excluded_by_kind,
                 "kept_by_language": counts(kept, "language"),
                 "kept_by_license": counts(kept, "license"),
                 "kept_by_license_class": counts(kept, "license_class"),
@@ -393,6 +401,10 @@ def summary_table(result: BuildResult) -> str:
     counts = result.manifest["counts"]
     lines.append(f"ingested {counts['ingested']} = kept {counts['kept']} + excluded "
                  f"{counts['excluded']}")
+    for kind in sorted(counts["kept_by_kind"].keys() | counts["excluded_by_kind"].keys()):
+        kept = counts["kept_by_kind"].get(kind, 0)
+        excluded = counts["excluded_by_kind"].get(kind, 0)
+        lines.append(f"  {kind}: ingested {kept + excluded} = kept {kept} + excluded {excluded}")
     lines.append("kept by language: " + ", ".join(
         f"{k}={v}" for k, v in sorted(counts["kept_by_language"].items(),
                                       key=lambda kv: -kv[1])[:12]))

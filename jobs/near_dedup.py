@@ -31,7 +31,7 @@ from pipeline.dedup.minhash import shingle_hashes, signatures_of
 from pipeline.schema import EXCLUSION_FIELDS
 
 STAGE = "near_dedup"
-_BAND_SCHEMA = "id string, band int, bucket bigint"
+_BAND_SCHEMA = "id string, scope string, band int, bucket bigint"
 _BATCH_ROWS = 2000
 
 
@@ -39,11 +39,12 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-_BAND_ARROW_SCHEMA = pa.schema([("id", pa.string()), ("band", pa.int32()),
-                                ("bucket", pa.int64())])
+_BAND_ARROW_SCHEMA = pa.schema([("id", pa.string()), ("scope", pa.string()),
+                                ("band", pa.int32()), ("bucket", pa.int64())])
 
 
-def _band_task(config: NearDedupConfig, text_column: str, id_column: str) -> Callable:
+def _band_task(config: NearDedupConfig, text_column: str, id_column: str,
+               scope_column: str | None) -> Callable:
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             texts = [text or "" for text in batch.column(text_column).to_pylist()]
@@ -54,17 +55,21 @@ def _band_task(config: NearDedupConfig, text_column: str, id_column: str) -> Cal
             signatures = signatures_of(shingles, num_perm=config.num_perm, seed=config.seed)
             buckets = band_hashes(signatures[long_enough], config.bands,
                                   config.rows).view(np.int64)
-            ids = batch.column(id_column).take(pa.array(np.repeat(long_enough, config.bands)))
+            rows = pa.array(np.repeat(long_enough, config.bands))
+            ids = batch.column(id_column).take(rows)
+            scopes = (batch.column(scope_column).take(rows).cast(pa.string()) if scope_column
+                      else pa.nulls(len(rows), pa.string()))
             bands = np.tile(np.arange(config.bands, dtype=np.int32), len(long_enough))
-            yield pa.RecordBatch.from_arrays([ids.cast(pa.string()), pa.array(bands),
+            yield pa.RecordBatch.from_arrays([ids.cast(pa.string()), scopes, pa.array(bands),
                                               pa.array(buckets.reshape(-1))],
                                              schema=_BAND_ARROW_SCHEMA)
     return run
 
 
 def candidate_edges(bands: DataFrame) -> DataFrame:
-    """Star edges (src, dst): every record to the smallest id of each bucket it is in."""
-    bucket = Window.partitionBy("band", "bucket")
+    """Star edges (src, dst): every record to the smallest id of each bucket it is in (a
+    bucket: a scope, a band and its hash)."""
+    bucket = Window.partitionBy("scope", "band", "bucket")
     return (bands.withColumn("root", F.min("id").over(bucket))
             .where(F.col("id") != F.col("root"))
             .select(F.col("id").alias("src"), F.col("root").alias("dst")).distinct())
@@ -165,15 +170,17 @@ def with_exclusion_columns(frame: DataFrame) -> DataFrame:
 
 
 def near_dedup(frame: DataFrame, config: NearDedupConfig, text_column: str = "content",
-               id_column: str = "id") -> DataFrame:
+               id_column: str = "id", scope_column: str | None = None) -> DataFrame:
     """``frame`` with every record kept or marked ``near_duplicate`` (same columns, plus the
-    exclusion columns when missing). Records already excluded pass through."""
+    exclusion columns when missing); with ``scope_column``, only records of one value of it
+    are compared. Records already excluded pass through."""
     frame = with_exclusion_columns(frame)
     if not config.enabled:
         return frame
     pending = frame.where(F.col("reason").isNull())
-    bands = pending.select(id_column, text_column).mapInArrow(
-        _band_task(config, text_column, id_column), _BAND_SCHEMA)
+    columns = [id_column, text_column] + ([scope_column] if scope_column else [])
+    bands = pending.select(*columns).mapInArrow(
+        _band_task(config, text_column, id_column, scope_column), _BAND_SCHEMA)
     components = connected_components(candidate_edges(bands))
     grouped = (pending.join(components.withColumnRenamed("id", id_column)
                             .withColumnRenamed("component", "_component"), id_column, "left"))

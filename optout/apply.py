@@ -196,9 +196,12 @@ def next_manifest(plan: ApplyPlan, shards: list[ShardInfo], excluded_shards: lis
     if counts["kept"] + counts["excluded"] != counts["ingested"]:
         raise RuntimeError(f"accounting broken: kept {counts['kept']} + excluded "
                            f"{counts['excluded']} != ingested {counts['ingested']}")
-    for column in ("language", "license", "license_class"):
+    for column in ("kind", "language", "license", "license_class"):
         counts[f"kept_by_{column}"] = _subtract(counts[f"kept_by_{column}"],
                                                 [record[column] for record in removed])
+    excluded_kinds = collections.Counter(counts["excluded_by_kind"])
+    excluded_kinds.update(record["kind"] for record in removed)
+    counts["excluded_by_kind"] = dict(sorted(excluded_kinds.items()))
     counts["pii_spans_by_label"] = _subtract(
         counts["pii_spans_by_label"],
         [span["label"] for record in removed for span in record["pii_spans"] or ()])

@@ -36,6 +36,11 @@ class IngestConfig:
     min_encoding_coherence: float = 0.0
     # Timeout for one shallow clone, seconds.
     clone_timeout_s: int = 600
+    # Notebooks (pipeline/ingest/notebooks.py): StarCoder kept the structured form of notebooks
+    # whose metadata says Python only (Li et al. 2023, "StarCoder", §3.2, Jupyter-structured),
+    # and a code cell's text output is cut to 1,000 characters (issue 12).
+    notebook_structured_languages: tuple[str, ...] = ("python",)
+    notebook_max_output_chars: int = 1000
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,7 +19,11 @@ class Reason(str, enum.Enum):
     BINARY = "binary"  # NUL byte in the first 8 KiB
     TOO_LARGE = "too_large"  # over ingest.max_file_bytes
     UNDECODABLE = "undecodable"  # neither UTF-8 nor a detectable encoding
-    UNSUPPORTED_LANGUAGE = "unsupported_language"  # extension/filename not in the table
+    # extension/filename not in the table; for a notebook, a kernel language not in it (or,
+    # for its structured form, not in ingest.notebook_structured_languages)
+    UNSUPPORTED_LANGUAGE = "unsupported_language"
+    NOTEBOOK_INVALID = "notebook_invalid"  # .ipynb that is not a valid nbformat 3 or 4 notebook
+    NOTEBOOK_EMPTY = "notebook_empty"  # notebook without a markdown or code cell with text
     # opt-out: a verified request (user, organisation or repository) covers the record's
     # repository; its id is in ``details``, the content is never kept (optout/enforce.py)
     OPT_OUT = "opt_out"

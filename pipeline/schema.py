@@ -10,22 +10,32 @@ Fields (all strings UTF-8, all hashes lowercase hex):
 
 - ``id``: stable, content-addressed id: sha256 of ``kind``, ``repo``, ``path`` and the git
   blob sha, so the same file at the same path of the same repository keeps its id across
-  builds, and any change of its bytes gives a new one.
-- ``kind``: what the record is: ``file`` (later ``issue``, ``commit``, ``notebook``), or
-  ``repository`` for the one record that accounts for a source that could not be read.
+  builds, and any change of its bytes gives a new one (a notebook's two records differ by kind).
+- ``kind``: what the record is: ``file``; ``notebook``, a Jupyter notebook as a script in its
+  kernel's language; ``notebook_structured``, the same notebook as
+  ``<jupyter_start><jupyter_text>...<jupyter_code>...<jupyter_output>...``
+  (``pipeline/ingest/notebooks.py``; the two forms are two kinds rather than a ``form`` field,
+  so that shards, counts per kind and near dedup's scope keep them apart with no new field);
+  or ``repository`` for the one record that accounts for a source that could not be read
+  (later ``issue``, ``commit``). A ``.ipynb`` file gives its two notebook records and no
+  ``file`` record: nothing is counted twice.
 - ``repo``: ``owner/name`` as given in the repository manifest.
 - ``source_url``: where the repository was read from (git URL, local path or archive path).
 - ``revision``: commit sha the file was read at; null for directories and archives.
 - ``revision_date``: committer date of ``revision`` (UTC); null where unknown.
-- ``path``: POSIX path of the file relative to the repository root.
+- ``path``: POSIX path of the file relative to the repository root (of the ``.ipynb`` file
+  for notebook records).
 - ``blob_sha``: git blob sha1 of the raw bytes (``git hash-object``), computed for every
   source, so files compare across git and archive sources.
 - ``language``: language from the extension/filename table (``pipeline/ingest/languages.py``);
-  null when the file is of no language the build keeps.
-- ``extension``: lowercase extension without the dot (``py``); empty when there is none.
-- ``size``: size of the raw bytes.
+  for notebook records, the language of the notebook's kernel (its metadata), named as in
+  that table; null when the file is of no language the build keeps.
+- ``extension``: lowercase extension without the dot (``py``, ``ipynb``); empty when there is
+  none.
+- ``size``: size of the raw bytes (of the whole ``.ipynb`` file for notebook records).
 - ``encoding``: the encoding the bytes were decoded from (``utf-8``, ``cp1252``, ...).
-- ``content``: the decoded text; null on excluded records unless the config keeps it.
+- ``content``: the decoded text (for notebook records, the text of their form); null on
+  excluded records unless the config keeps it.
 - ``content_hash``: sha256 of the UTF-8 encoded ``content``: the key of exact dedup; after the
   PII stage, the hash of the redacted content as released.
 - ``license``: SPDX expression that applies to the file; null when none was found.
@@ -49,7 +59,7 @@ import hashlib
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1.1"  # 1.1: pii_spans
+SCHEMA_VERSION = "1.2"  # 1.1: pii_spans; 1.2: the notebook kinds and kind counts
 
 PII_SPAN_TYPE = pa.struct([("start", pa.int64()), ("end", pa.int64()), ("label", pa.string()),
                            ("score", pa.float64()), ("detector", pa.string())])

@@ -290,9 +290,10 @@ def test_apply_publishes_the_next_version_without_opted_out_records(applied):
     assert counts["kept"] == len(new) and counts["excluded"] == len(excluded)
     assert counts["kept"] + counts["excluded"] == counts["ingested"] == \
         old_manifest["counts"]["ingested"]
-    for column in ("language", "license", "license_class"):
+    for column in ("kind", "language", "license", "license_class"):
         assert counts[f"kept_by_{column}"] == _counts(new, column)
     assert counts["excluded_by_reason"] == _counts(excluded, "reason")
+    assert counts["excluded_by_kind"] == _counts(excluded, "kind")
     assert counts["excluded_by_stage"] == _counts(excluded, "stage")
     spans = [{"label": s["label"]} for r in new for s in r["pii_spans"]]
     assert counts["pii_spans_by_label"] == _counts(spans, "label")

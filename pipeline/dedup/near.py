@@ -265,10 +265,11 @@ def cluster_group(records: list[dict], threshold: float, ngram: int, verify: boo
     return out
 
 
-def candidate_groups(texts: list[str], config: NearDedupConfig) -> list[list[int]]:
-    """Indices of ``texts`` that share an LSH bucket with another, as connected components
-    (each sorted; short texts, with no shingle, in none): what ``jobs/near_dedup.py`` finds
-    with Spark, in one process."""
+def candidate_groups(texts: list[str], config: NearDedupConfig,
+                     scopes: list[str] | None = None) -> list[list[int]]:
+    """Indices of ``texts`` that share an LSH bucket with another of the same scope (when
+    ``scopes`` gives one per text), as connected components (each sorted; short texts, with no
+    shingle, in none): what ``jobs/near_dedup.py`` finds with Spark, in one process."""
     shingles = shingle_hashes(texts, ngram=config.ngram, tokenizer=config.tokenizer)
     long_enough = np.flatnonzero(np.diff(shingles.offsets) > 0)
     parent = list(range(len(texts)))
@@ -282,10 +283,11 @@ def candidate_groups(texts: list[str], config: NearDedupConfig) -> list[list[int
     if len(long_enough):
         signatures = signatures_of(shingles, num_perm=config.num_perm, seed=config.seed)
         buckets = band_hashes(signatures[long_enough], config.bands, config.rows)
-        first_in_bucket: dict[tuple[int, int], int] = {}
+        first_in_bucket: dict[tuple[str | None, int, int], int] = {}
         for row, index in enumerate(long_enough):
+            scope = scopes[index] if scopes is not None else None
             for band, bucket in enumerate(buckets[row].tolist()):
-                other = first_in_bucket.setdefault((band, bucket), int(index))
+                other = first_in_bucket.setdefault((scope, band, bucket), int(index))
                 parent[root(int(index))] = root(other)
     components: dict[int, list[int]] = collections.defaultdict(list)
     for index in long_enough:
@@ -295,9 +297,14 @@ def candidate_groups(texts: list[str], config: NearDedupConfig) -> list[list[int
 
 class NearDedupStage(Stage):
     """MinHash LSH candidates, connected components, clusters without chaining
-    (:func:`cluster_group`). A whole-dataset step: on Spark, ``jobs/near_dedup.py``."""
+    (:func:`cluster_group`). A whole-dataset step: on Spark, ``jobs/near_dedup.py``.
+
+    Candidates are sought within one ``scope``, the record's kind: a notebook's script and
+    structured forms are near-copies by construction (Jaccard 0.94 on tqdm's test notebook),
+    and StarCoderData deduplicated its notebook data sets apart from its files."""
 
     name = "near_dedup"
+    scope = "kind"
     config_sections = ("near_dedup",)
     code = ("pipeline.dedup", "jobs.near_dedup")
     partitioning = Partitioning.WHOLE_DATASET
@@ -313,7 +320,8 @@ class NearDedupStage(Stage):
     def process_dataset(self, records: list[dict]) -> list[dict]:
         config = self.config
         out = list(records)
-        for members in candidate_groups([r["content"] or "" for r in records], config):
+        for members in candidate_groups([r["content"] or "" for r in records], config,
+                                        [r.get(self.scope) for r in records]):
             group = sorted((records[i] for i in members), key=lambda r: r["id"])
             signatures = None if config.verify_jaccard else minhash_signatures(
                 [r["content"] or "" for r in group], num_perm=config.num_perm,

@@ -1,15 +1,19 @@
-"""Ingest: one repository of the manifest in, one record per file of its source out.
+"""Ingest: one repository of the manifest in, records of the files of its source out.
 
 Every file of the source gives one ``kind="file"`` record, in path order; the ones that
 cannot become a text record of a kept language leave ingest excluded (content null):
 SYMLINK, UNSAFE_PATH, ARCHIVE_LIMIT, TOO_LARGE (from :mod:`.readers`), then BINARY,
-UNSUPPORTED_LANGUAGE and UNDECODABLE. A source that cannot be read gives exactly one
+UNSUPPORTED_LANGUAGE and UNDECODABLE. A Jupyter notebook (``.ipynb``) gives no ``file`` record
+but one record of each kind of :data:`.notebooks.NOTEBOOK_KINDS`, its script and structured
+forms (:mod:`.notebooks`), excluded alike when the reader left it out. A source that cannot be
+read gives exactly one
 ``kind="repository"`` record excluded as SOURCE_UNAVAILABLE. Licence fields stay null: the
 licences step fills them, from the manifest's licence and from :attr:`IngestedRepo.license_files`.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 from typing import Callable
 
@@ -17,6 +21,7 @@ from pipeline.config import IngestConfig
 from pipeline.ingest.decode import decode, is_binary
 from pipeline.ingest.languages import extension_of, language_for
 from pipeline.ingest.manifest import ManifestError, RepoEntry, read_manifest
+from pipeline.ingest.notebooks import NOTEBOOK_KINDS, is_notebook, notebook_records
 from pipeline.ingest.readers import (RawFile, Snapshot, SourceError, open_snapshot,
                                      redacted_source)
 from pipeline.reasons import Reason, exclude
@@ -38,20 +43,35 @@ class IngestedRepo:
     license_files: dict[str, str]
 
 
-def _base_record(raw: RawFile, entry: RepoEntry, snapshot: Snapshot) -> dict:
+def _base_record(raw: RawFile, entry: RepoEntry, snapshot: Snapshot, kind: str) -> dict:
     return new_record(
-        id=record_id("file", entry.name, raw.path, raw.blob_sha), kind="file", repo=entry.name,
+        id=record_id(kind, entry.name, raw.path, raw.blob_sha), kind=kind, repo=entry.name,
         source_url=snapshot.source_url, revision=snapshot.revision,
         revision_date=snapshot.revision_date, path=raw.path, blob_sha=raw.blob_sha,
         language=language_for(raw.path), extension=extension_of(raw.path), size=raw.size,
         stars=entry.stars, forks=entry.forks)
 
 
+def _kinds(path: str) -> tuple[str, ...]:
+    """The kinds of the records the file at ``path`` gives."""
+    return NOTEBOOK_KINDS if is_notebook(path) else ("file",)
+
+
+def _file_records(raw: RawFile, base_record: Callable[[str], dict], config: IngestConfig,
+                  is_license_file: Callable[[str], bool]) -> tuple[list[dict], str | None]:
+    """The records of one file (two for a notebook) and its text when it is a licence file."""
+    if raw.problem is not None:
+        return [exclude(base_record(kind), raw.problem, STAGE, **raw.details)
+                for kind in _kinds(raw.path)], None
+    if is_notebook(raw.path):
+        return notebook_records(raw.data, base_record, config, STAGE), None
+    record, licence_text = _file_record(raw, base_record("file"), config, is_license_file)
+    return [record], licence_text
+
+
 def _file_record(raw: RawFile, record: dict, config: IngestConfig,
                  is_license_file: Callable[[str], bool]) -> tuple[dict, str | None]:
-    """The record of one file and its text when it is a licence file."""
-    if raw.problem is not None:
-        return exclude(record, raw.problem, STAGE, **raw.details), None
+    """The ``file`` record of a file that was read, and its text when it is a licence file."""
     data = raw.data
     if is_binary(data, config):
         return exclude(record, Reason.BINARY, STAGE, nul_offset=data.index(b"\0"),
@@ -88,7 +108,7 @@ def ingest_repository(entry: RepoEntry, config: IngestConfig, scratch_dir: Path,
                       is_license_file: Callable[[str], bool]) -> IngestedRepo:
     """Read ``entry``'s source and turn every file into a record (see the module docstring).
 
-    An error on one file excludes that file (its message in ``details``); only a source
+    An error on one file excludes its records (its message in ``details``); only a source
     that cannot be read, or stops being readable midway, gives the one SOURCE_UNAVAILABLE
     record instead of file records.
     """
@@ -97,14 +117,15 @@ def ingest_repository(entry: RepoEntry, config: IngestConfig, scratch_dir: Path,
     try:
         with open_snapshot(entry.source, config, scratch_dir) as snapshot:
             for raw in snapshot.files:
+                base_record = functools.partial(_base_record, raw, entry, snapshot)
                 try:
-                    record, licence_text = _file_record(
-                        raw, _base_record(raw, entry, snapshot), config, is_license_file)
+                    made, licence_text = _file_records(raw, base_record, config, is_license_file)
                 except Exception as error:  # one file must never abort the repository
-                    record = exclude(_base_record(raw, entry, snapshot), Reason.UNREADABLE, STAGE,
-                                     error=f"{type(error).__name__}: {error}")
+                    made = [exclude(base_record(kind), Reason.UNREADABLE, STAGE,
+                                    error=f"{type(error).__name__}: {error}")
+                            for kind in _kinds(raw.path)]
                     licence_text = None
-                records.append(record)
+                records.extend(made)
                 if licence_text is not None:
                     license_files[raw.path] = licence_text
     except SourceError as error:

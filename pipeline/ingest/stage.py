@@ -1,5 +1,6 @@
-"""The ingest stage: repositories of the input manifest in, one record per file out, with
-its language and the licence that covers its directory (ScanCode, once per task)."""
+"""The ingest stage: repositories of the input manifest in, one record per file out (two per
+notebook), with its language and the licence that covers its directory (ScanCode, once per
+task)."""
 from __future__ import annotations
 
 import tempfile
@@ -31,15 +32,17 @@ class IngestStage(SourceStage):
     reasons = (Reason.SOURCE_UNAVAILABLE, Reason.ARCHIVE_LIMIT, Reason.UNSAFE_PATH,
                Reason.SYMLINK, Reason.SUBMODULE, Reason.SPECIAL_FILE, Reason.UNREADABLE,
                Reason.BINARY, Reason.TOO_LARGE, Reason.UNDECODABLE,
-               Reason.UNSUPPORTED_LANGUAGE)
+               Reason.UNSUPPORTED_LANGUAGE, Reason.NOTEBOOK_INVALID, Reason.NOTEBOOK_EMPTY)
 
     def __init__(self, ingest: IngestConfig, licenses: LicenseConfig):
         self.ingest = ingest
         self.licenses = licenses
 
     def fingerprint(self) -> dict[str, Any]:
-        """ScanCode's version: its licence index decides the licences."""
-        return {"scancode_toolkit": version("scancode-toolkit")}
+        """ScanCode's version (its licence index decides the licences), and those of nbformat
+        and jupytext (they read notebooks and write their scripts)."""
+        return {"scancode_toolkit": version("scancode-toolkit"),
+                "nbformat": version("nbformat"), "jupytext": version("jupytext")}
 
     def read(self, entries: Iterable[dict]) -> Iterator[pa.RecordBatch]:
         detector = get_detector()
