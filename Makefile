@@ -22,7 +22,7 @@ PII_SHARDS := $(PII_CORPUS)/releases/v1.0.0/data
 PII_SYNTH := out/pii-synth
 PII_PRETRAINED := out/pii-pretrain
 
-.PHONY: setup demo test bench pii-model pii-bench java clean
+.PHONY: setup demo test bench pii-model pii-bench java chromium clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,15 @@ java:
 	  echo "Install it with:  sudo apt-get install -y openjdk-17-jre-headless   (Debian/Ubuntu)"; \
 	  echo "             or:  brew install openjdk@17                           (macOS)"; \
 	  exit 1; }
+
+# The web page's browser test drives Debian's chromium (tests/test_web.py): installed with
+# apt-get when missing (as root, else through sudo); Playwright never downloads a browser.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser test (apt-get)..."; \
+	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  $$SUDO apt-get update -q && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
 
 $(STAMP): pyproject.toml Makefile | java
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,7 +53,7 @@ $(STAMP): pyproject.toml Makefile | java
 demo: setup
 	$(VENV)/bin/curate demo --out $(DEMO_OUT)
 
-test: setup
+test: setup chromium
 	$(PY) -m pytest -q
 
 bench: setup

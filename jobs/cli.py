@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from jobs.pii_cli import add_pii_commands
-from optout.cli import add_membership_commands, add_optout_commands
+from optout.cli import add_membership_commands, add_optout_commands, add_serve_command
 from pipeline.config import load_config
 from pipeline.ingest.manifest import ManifestError
 
@@ -142,6 +142,7 @@ def parser() -> argparse.ArgumentParser:
     add_pii_commands(commands)
     add_optout_commands(commands)
     add_membership_commands(commands)
+    add_serve_command(commands)
     return root
 
 

@@ -215,13 +215,18 @@ def add_optout_commands(commands: argparse._SubParsersAction) -> None:
     apply.set_defaults(run=_apply)
 
 
-def _release(args: argparse.Namespace) -> Path:
-    """The release directory of ``--release``, else of ``$STACK_CURATE_RELEASE``."""
+def _release_argument(args: argparse.Namespace) -> Path:
+    """``--release``, else ``$STACK_CURATE_RELEASE``, as given (not resolved)."""
     given = args.release or os.environ.get(RELEASE_ENV)
     if not given:
         raise ValueError(f"no release given: pass --release DIR (a build's output directory or "
                          f"one version's directory) or set ${RELEASE_ENV}")
-    return resolve_release(Path(given))
+    return Path(given)
+
+
+def _release(args: argparse.Namespace) -> Path:
+    """The release directory of ``--release``, else of ``$STACK_CURATE_RELEASE``."""
+    return resolve_release(_release_argument(args))
 
 
 def _membership_user(args: argparse.Namespace) -> int:
@@ -258,15 +263,10 @@ def _membership_check(args: argparse.Namespace) -> int:
     release = _release(args)
     index = ReleaseMembership(release)
     text, name = _query_text(args.file)
-    if not text.strip():
-        raise ValueError(f"{name} is empty: nothing to check")
-    if len(text) < index.ngram_chars:
-        raise ValueError(f"{name} holds {len(text)} characters, fewer than one "
-                         f"{index.ngram_chars}-character n-gram: nothing to check")
-    result = index.check(text)
-    shortest = MIN_FOUND * result.stride + index.ngram_chars - 1
-    note = (f" (a text under {shortest} characters may hold fewer than {MIN_FOUND} of the "
-            "release's n-grams)" if result.verdict == "too short to tell" else "")
+    result = index.check_query(text, name)
+    note = (f" (a text under {index.shortest_verdict_chars} characters may hold fewer than "
+            f"{MIN_FOUND} of the release's n-grams)" if result.verdict == "too short to tell"
+            else "")
     print(f"{name}: {result.verdict} ({release.name}){note}")
     print(f"  {result.checked} n-grams of {index.ngram_chars} characters checked (every "
           f"window); best alignment: {result.class_found} of {result.class_ngrams} found "
@@ -302,3 +302,31 @@ def add_membership_commands(commands: argparse._SubParsersAction) -> None:
                     f"each with at least {MIN_FOUND} n-grams found.")
     check.add_argument("file", metavar="FILE", help="a file, or - for standard input")
     check.set_defaults(run=_membership_check)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from optout.web import STAFF_TOKEN_ENV, serve
+
+    serve(_release_argument(args), args.home, args.host, args.port,
+          os.environ.get(STAFF_TOKEN_ENV) or None)
+    return 0
+
+
+def add_serve_command(commands: argparse._SubParsersAction) -> None:
+    """``curate serve``: the opt-out web page (optout/web.py)."""
+    serve = commands.add_parser(
+        "serve", help="the opt-out web page: look up a login, check code, send and follow "
+                      "requests; staff review them",
+        description="Serves the web page over a release and the opt-out registry. The staff "
+                    "view (/staff) exists only while $STACK_CURATE_STAFF_TOKEN is set (16 "
+                    "characters or more); staff sign in with it and their name.")
+    serve.add_argument("--release", type=Path, metavar="DIR",
+                       help="a build's output directory (its CURRENT release, followed while "
+                            f"serving) or one version's directory (default: ${RELEASE_ENV})")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--home", type=Path, metavar="DIR",
+                       help="data root holding the registry (default: $STACK_CURATE_HOME, "
+                            "else ~/.local/share/stack-curate)")
+    serve.set_defaults(run=_serve)

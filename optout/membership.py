@@ -308,10 +308,26 @@ class ReleaseMembership:
     def ngram_chars(self) -> int:
         return self.header["ngram_chars"]
 
+    @property
+    def shortest_verdict_chars(self) -> int:
+        """The shortest text whose aligned class can hold MIN_FOUND n-grams: below it a text
+        may be "too short to tell"."""
+        return MIN_FOUND * self.header["stride"] + self.ngram_chars - 1
+
     def check(self, text: str) -> Presence:
         """How much of ``text`` (at least one n-gram long) the release holds."""
         found = self.bloom.contains(ngram_hashes(all_ngrams(text, self.ngram_chars)))
         return presence(found, self.header["stride"])
+
+    def check_query(self, text: str, name: str) -> Presence:
+        """:meth:`check` of a file or snippet called ``name`` in messages; :class:`ValueError`
+        when it is blank or shorter than one n-gram."""
+        if not text.strip():
+            raise ValueError(f"{name} is empty: nothing to check")
+        if len(text) < self.ngram_chars:
+            raise ValueError(f"{name} holds {len(text)} characters, fewer than one "
+                             f"{self.ngram_chars}-character n-gram: nothing to check")
+        return self.check(text)
 
     def repositories(self, owner: str) -> list[tuple[str, int]]:
         """(repository, files) of ``owner``'s repositories, by name; ``owner`` lower case."""
