@@ -413,8 +413,8 @@ class OptOutSite:
         message = (error.detail if isinstance(error, HTTPException) and error.detail != phrase
                    else {404: "There is no such page here.",
                          405: "This page does not take that kind of request.",
-                         500: "Something went wrong on our side; it is in the server's log. "
-                              "Nothing you sent needs to change."}.get(status, phrase))
+                         500: "Something went wrong on our side; the details are in the "
+                              "server's log. Please try again later."}.get(status, phrase))
         response = self.render(request, "error.html", {"status": status, "title": phrase,
                                                        "message": message}, status=status)
         response.headers.update(getattr(error, "headers", None) or {})
