@@ -27,6 +27,7 @@ the notebooks StarCoder took from The Stack passed), and its licence is that of 
 """
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import itertools
 import json
@@ -101,16 +102,23 @@ def read_notebook(data: bytes) -> Notebook:
             node = nbformat.versions[version].to_notebook_json(parsed)
             metadata = node.get("metadata", {})
             info, spec = metadata.get("language_info", {}), metadata.get("kernelspec", {})
-            language = info.get("name") or spec.get("language") or _v3_cell_language(node)
-            extension = info.get("file_extension")
+            language = _name(info.get("name")) or _name(spec.get("language")) or \
+                _v3_cell_language(node)
+            extension = _name(info.get("file_extension"))
             converted = nbformat.convert(node, 4)  # changes a version 3 ``node`` in place
     # nbformat's validation raises more than ValidationError on malformed notebooks (TypeError
     # where ``cells`` is no list): all of it means "not a notebook of its version".
     except Exception as error:
-        message = error.message if isinstance(error, nbformat.ValidationError) else error
+        message = (error.message if isinstance(error, nbformat.ValidationError)
+                   else f"{type(error).__name__}: {error}")
         raise NotebookError(f"not a valid nbformat {version} notebook: "
                             f"{_shown(message)}") from None
-    return Notebook(converted, language or None, extension or None)
+    return Notebook(converted, language, extension)
+
+
+def _name(value: object) -> str | None:
+    """A language name or extension from metadata: a non-empty string, else None."""
+    return value if isinstance(value, str) and value else None
 
 
 def _shown(value: object) -> str:
@@ -122,7 +130,8 @@ def _shown(value: object) -> str:
 def _v3_cell_language(node: nbformat.NotebookNode) -> str | None:
     """Version 3 names the language on each code cell; the first one's."""
     cells = (cell for sheet in node.get("worksheets", ()) for cell in sheet.get("cells", ()))
-    return next((cell.get("language") for cell in cells if cell.get("cell_type") == "code"), None)
+    return next((_name(cell.get("language")) for cell in cells
+                 if cell.get("cell_type") == "code"), None)
 
 
 def script_language(notebook: Notebook) -> tuple[str | None, str | None]:
@@ -160,6 +169,7 @@ def text_output(cell: nbformat.NotebookNode) -> str | None:
 
 
 def _kept_cells(notebook: Notebook) -> list[nbformat.NotebookNode]:
+    """The markdown and code cells with text in their source, in order."""
     return [cell for cell in notebook.node.cells
             if cell.cell_type in ("markdown", "code") and cell.source.strip()]
 
@@ -194,7 +204,7 @@ def notebook_records(data: bytes, base_record: Callable[[str], dict], config: In
     except NotebookError as error:
         return [exclude(record, Reason.NOTEBOOK_INVALID, stage, error=str(error))
                 for record in (script, structured)]
-    encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+    encoding = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
     script["encoding"] = structured["encoding"] = encoding
     cells = _kept_cells(notebook)
     if not cells:
