@@ -22,9 +22,9 @@ import re
 import threading
 import time
 
-from license_expression import ExpressionError, LicenseWithExceptionSymbol, Licensing
+from license_expression import ExpressionError, LicenseWithExceptionSymbol
 
-from licenses.policy import combine_and
+from licenses.policy import LICENSING, combine_and
 
 # Rule kinds, strongest first, named after ScanCode's rule flags (is_license_text, ...).
 RULE_KINDS = ("text", "notice", "tag", "reference", "intro", "clue")
@@ -222,9 +222,6 @@ class LicenseDetector:
         return FileDetection(expression, matches, _covered_fraction(text_spans, text.split("\n")))
 
 
-_PLAIN_LICENSING = Licensing()  # ids of any spelling: ScanCode's SPDX symbols map them
-
-
 @functools.lru_cache(maxsize=65_536)
 def parse_spdx(statement: str) -> str | None:
     """``statement`` as an SPDX expression in ScanCode's reading (its SPDX ids, old spellings
@@ -236,14 +233,14 @@ def parse_spdx(statement: str) -> str | None:
     from licensedcode.cache import build_spdx_license_expression, get_licensing, get_spdx_symbols
 
     try:
-        parsed = _PLAIN_LICENSING.parse(statement.lower(), simple=True)
+        parsed = LICENSING.parse(statement.lower(), simple=True)
     except ExpressionError:
         return None
     if parsed is None:
         return None
     known = get_spdx_symbols()
     table = {}
-    for symbol in _PLAIN_LICENSING.license_symbols(parsed, unique=True, decompose=False):
+    for symbol in LICENSING.license_symbols(parsed, unique=True, decompose=False):
         if isinstance(symbol, LicenseWithExceptionSymbol):
             parts = (known.get(symbol.license_symbol.key), known.get(symbol.exception_symbol.key))
             if None in parts:

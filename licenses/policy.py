@@ -47,7 +47,9 @@ NEUTRAL_IDS = frozenset(
     )
 )
 
-_LICENSING = Licensing()
+# One parser of licence expressions for the package (ids of any spelling: ScanCode's SPDX
+# symbols map them).
+LICENSING = Licensing()
 
 # ScanCode's licence categories (the ``category`` of each licence in scancode-toolkit's
 # licence database) and the class an id outside the allow-list takes from its category. Only
@@ -129,7 +131,7 @@ def names_unfree_terms(expression: str) -> bool:
     if classify(expression) != "non_permissive":
         return False
     try:
-        symbols = _LICENSING.license_symbols(expression, decompose=True)
+        symbols = LICENSING.license_symbols(expression, decompose=True)
     except ExpressionError:
         return True
     return any(_sets_unfree_terms(symbol.key.lower()) for symbol in symbols)
@@ -160,7 +162,7 @@ def classify(expression: str | None) -> str:
     if expression is None or not expression.strip():
         return "no_license"
     try:
-        parsed = _LICENSING.parse(expression)
+        parsed = LICENSING.parse(expression)
     except ExpressionError:
         return "non_permissive"
     if parsed is None:

@@ -43,17 +43,16 @@ import functools
 import posixpath
 from typing import Iterable, Mapping, Sequence
 
-from license_expression import Licensing
 
 from licenses.detect import FileDetection, LicenseDetector, Match, parse_spdx
 from licenses.files import is_notice_file
 from licenses.manifests import Declaration, declarations, is_manifest
-from licenses.policy import UNKNOWN_REFERENCE, classify, combine_and, names_unfree_terms
+from licenses.policy import (LICENSING, UNKNOWN_REFERENCE, classify, combine_and,
+                             names_unfree_terms)
 from pipeline.config import LicenseConfig
 
 # SPDX's special values for "no licence information": treated as no input-manifest licence.
 _NO_ASSERTION = frozenset({"NOASSERTION", "NONE"})
-_LICENSING = Licensing()
 
 # What a match of a licence file counts as (rules 1 and 2); the last two make its terms.
 IGNORED_KIND = "ignored: intro or clue"
@@ -171,13 +170,13 @@ def declared_terms(declared: DeclaredLicense, config: LicenseConfig) -> list[str
 
 @functools.lru_cache(maxsize=65_536)
 def _symbols(expression: str) -> frozenset[str]:
-    return frozenset(s.key for s in _LICENSING.license_symbols(expression, decompose=True))
+    return frozenset(s.key for s in LICENSING.license_symbols(expression, decompose=True))
 
 
 @functools.lru_cache(maxsize=65_536)
 def _canonical(expression: str) -> str:
     """One spelling per expression: OR / AND arguments in sorted order."""
-    return str(_LICENSING.parse(expression).simplify())
+    return str(LICENSING.parse(expression).simplify())
 
 
 def combine_terms(terms_by_source: Mapping[str, Iterable[str]]) -> tuple[str | None, tuple[str, ...]]:

@@ -24,11 +24,10 @@ import posixpath
 import tempfile
 from pathlib import Path
 
-from license_expression import Licensing
 
 from licenses.detect import FileDetection, LicenseDetector, get_detector
 from licenses.files import is_license_evidence, is_notice_file
-from licenses.policy import classify, combine_and, scancode_categories
+from licenses.policy import LICENSING, classify, combine_and, scancode_categories
 from licenses.resolve import (DeclaredLicense, DirectoryDecision, decide_directory,
                               declared_terms, match_roles, read_directory)
 from pipeline.config import IngestConfig, LicenseConfig
@@ -87,7 +86,6 @@ def read_license_texts(path: str, config: LicenseConfig, ingest: IngestConfig | 
     return _read_source(path, config, ingest)
 
 
-_LICENSING = Licensing()
 # The precedence step that decided (DirectoryDecision.basis), in words.
 BASIS_RULES = {
     "license_files": "the licence files of the directory decide (they outrank its manifests)",
@@ -100,7 +98,7 @@ BASIS_RULES = {
 def _categories(expression: str) -> str:
     """ScanCode's categories of the ids in ``expression`` ("unknown" for an id it lacks)."""
     keys = sorted({symbol.key.lower()
-                   for symbol in _LICENSING.license_symbols(expression, decompose=True)})
+                   for symbol in LICENSING.license_symbols(expression, decompose=True)})
     return ", ".join(sorted({scancode_categories().get(key, "unknown") for key in keys}))
 
 

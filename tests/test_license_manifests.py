@@ -11,7 +11,7 @@ import json
 import pytest
 
 from jobs.cli import main
-from licenses.detect import LicenseDetector, get_detector, parse_spdx
+from licenses.detect import parse_spdx
 from licenses.manifests import PROPRIETARY, declarations, is_manifest
 from licenses.policy import classify, names_unfree_terms, scancode_categories
 from licenses.resolve import (MENTION, STATEMENT, assign_licenses, match_roles,
@@ -19,22 +19,9 @@ from licenses.resolve import (MENTION, STATEMENT, assign_licenses, match_roles,
 from licenses.scan import format_explanation, scan_path
 from pipeline.config import LicenseConfig
 from pipeline.schema import new_record
+from test_licenses import detector, texts  # noqa: F401  (ScanCode's detector, licence texts)
 
 CONFIG = LicenseConfig()
-
-
-@pytest.fixture(scope="module")
-def detector() -> LicenseDetector:
-    return get_detector()
-
-
-@pytest.fixture(scope="module")
-def texts() -> dict[str, str]:
-    from licensedcode.cache import get_licenses_db
-
-    db = get_licenses_db()
-    return {key: db[key].text for key in
-            ("mit", "bsd-new", "bsd-simplified", "apache-2.0", "python", "psf-2.0", "gpl-3.0")}
 
 
 # --- reading manifests (pure) -------------------------------------------------------------

@@ -39,7 +39,8 @@ def texts() -> dict[str, str]:
     from licensedcode.cache import get_licenses_db
 
     db = get_licenses_db()
-    return {key: db[key].text for key in ("mit", "gpl-2.0", "apache-2.0", "bsd-new", "python")}
+    return {key: db[key].text for key in ("mit", "gpl-2.0", "gpl-3.0", "apache-2.0", "bsd-new",
+                                          "bsd-simplified", "python", "psf-2.0")}
 
 
 def with_copyright(text: str, holder: str = "Example Corp") -> str:

