@@ -43,7 +43,7 @@ from pipeline.ingest.manifest import read_manifest
 from pipeline.plan import BUILD_PLAN, release_steps_of, stages_of
 from pipeline.schema import RECORD_SCHEMA, SCHEMA_VERSION, STAGE_SCHEMA
 from pipeline.shards import (ShardInfo, switch_current, write_excluded_shards,
-                             write_kept_shards, write_manifest)
+                             write_kept_shards, write_manifest, write_private_authors)
 from pipeline.stage import Partitioning, SourceStage, Stage, StageCounters
 
 MARKER = "_STAGE.json"
@@ -108,10 +108,9 @@ def _stage_task(stage: Stage, accumulator) -> Callable:
     return run
 
 
-def _write_release_task(release_dir: str, config: BuildConfig, excluded: bool) -> Callable:
+def _write_release_task(release_dir: str, config: BuildConfig, writer: Callable) -> Callable:
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         rows = (row for batch in batches for row in batch.to_pylist())
-        writer = write_excluded_shards if excluded else write_kept_shards
         infos = writer(rows, Path(release_dir), config.shards)
         yield pa.RecordBatch.from_pylist([dataclasses.asdict(i) for i in infos],
                                          schema=_SHARD_INFO_SCHEMA)
@@ -308,16 +307,21 @@ class Build:
         partitions = int(self.spark.conf.get("spark.sql.shuffle.partitions"))
         kept_infos = (kept.repartition(partitions, "kind", "language")
                       .sortWithinPartitions("kind", "language", "id")
-                      .mapInArrow(_write_release_task(str(pending), self.config, False),
+                      .mapInArrow(_write_release_task(str(pending), self.config, write_kept_shards),
                                   spark_ddl(_SHARD_INFO_SCHEMA)).collect())
         excluded = self._excluded_all()
         excluded_infos = (excluded.repartition(1).sortWithinPartitions("id")
-                          .mapInArrow(_write_release_task(str(pending), self.config, True),
+                          .mapInArrow(_write_release_task(str(pending), self.config,
+                                                                 write_excluded_shards),
                                       spark_ddl(_SHARD_INFO_SCHEMA)).collect())
         manifest = self._manifest(kept, excluded, kept_infos, excluded_infos)
         for step in self.release_steps:  # files beside the shards, from the shards
             manifest[step.name] = step.write(pending, manifest)
         write_manifest(pending, manifest)
+        (self._read_stage(0).where(F.col("authors").isNotNull())
+         .select("id", "kind", "repo", "authors").repartition(1).sortWithinPartitions("id")
+         .mapInArrow(_write_release_task(str(self.out_dir), self.config, write_private_authors),
+                     spark_ddl(_SHARD_INFO_SCHEMA)).collect())
         shutil.rmtree(release_dir, ignore_errors=True)
         pending.rename(release_dir)
         switch_current(self.out_dir, version)
@@ -325,6 +329,16 @@ class Build:
                                            manifest["counts"]["kept"], {},
                                            time.perf_counter() - started))
         return release_dir, manifest
+
+    def _report(self, index: int) -> dict:
+        """``{"report": ...}`` of stage ``index`` when it reports on the records it excluded
+        (read from its persisted output, so a resumed stage reports too), else {}."""
+        stage = self.stages[index]
+        if not stage.report_columns or not stage.enabled:
+            return {}
+        rows = (self._read_stage(index).where(F.col("reason").isNotNull()).orderBy("id")
+                .select(*stage.report_columns).collect())
+        return {"report": stage.report(row.asDict() for row in rows)}
 
     def _manifest(self, kept: DataFrame, excluded: DataFrame, kept_infos: list,
                   excluded_infos: list) -> dict:
@@ -372,8 +386,9 @@ class Build:
                     "label"),
             },
             "fingerprints": self.fingerprints,
-            "stages": [{k: v for k, v in c.to_dict().items()
-                        if k not in ("seconds", "gpu_tasks")} for c in self.counters],
+            "stages": [{**{k: v for k, v in c.to_dict().items()
+                           if k not in ("seconds", "gpu_tasks")}, **self._report(index)}
+                       for index, c in enumerate(self.counters)],
             "shards": shard_list(kept_infos),
             "excluded_shards": shard_list(excluded_infos),
             "columns": RECORD_SCHEMA.names,

@@ -2,7 +2,8 @@
 
 A user or organisation request covers every repository whose owner (the part of the record's
 ``repo`` before ``/``) is its login; a repository request covers that repository; both compared
-case-insensitively, as GitHub compares names. A record covered by several requests is excluded
+case-insensitively, as GitHub compares names. A user request also covers every record whose
+private ``authors`` (issues, commits: :mod:`pipeline.schema`) hold its login, in any repository. A record covered by several requests is excluded
 for the earliest (lowest id). An excluded record keeps its metadata, never its content.
 """
 from __future__ import annotations
@@ -54,23 +55,33 @@ class OptOuts:
         return {"registry": "found" if self.registry_found else "missing",
                 "state_hash": self.state_hash, "requests": self.requests()}
 
-    def request_for(self, repo: str) -> int | None:
-        """The id of the earliest verified request covering repository ``repo``, or None."""
+    def request_for(self, repo: str, authors: list[str] | None = None) -> int | None:
+        """The id of the earliest verified request covering a record of repository ``repo``
+        whose private ``authors`` are ``authors`` (lower case), or None."""
         key = repo.lower()
         owner = key.split("/", 1)[0]
         matches = [ids[name] for ids, name in ((self.targets.repos, key),
                                                (self.targets.users, owner),
                                                (self.targets.orgs, owner)) if name in ids]
+        matches += [self.targets.users[author] for author in authors or ()
+                    if author in self.targets.users]
         return min(matches, default=None)
 
-    def requests_for(self, repos: list[str]) -> list[int | None]:
-        """:meth:`request_for` of each of ``repos``, each distinct repository looked up once."""
-        found = {repo: self.request_for(repo) for repo in set(repos)}
-        return [found[repo] for repo in repos]
+    def requests_for(self, repos: list[str], authors: list[list[str] | None] | None = None
+                     ) -> list[int | None]:
+        """:meth:`request_for` of each record, given its repository and its ``authors``."""
+        authors = authors or [None] * len(repos)
+        by_repo = {repo: self.request_for(repo) for repo in set(repos)}
+        return [self.request_for(repo, names) if names else by_repo[repo]
+                for repo, names in zip(repos, authors)]
 
-    def covers_any(self, repos: list[str]) -> bool:
-        """Whether a request covers any of ``repos``."""
-        return any(self.request_for(repo) is not None for repo in set(repos))
+    def covers_any(self, repos: list[str], authors: list[list[str] | None] | None = None
+                   ) -> bool:
+        """Whether a request covers any record of ``repos`` (with their ``authors``)."""
+        if any(self.request_for(repo) is not None for repo in set(repos)):
+            return True
+        users = self.targets.users
+        return any(author in users for names in authors or () for author in names or ())
 
 
 def opt_out(record: dict, request_id: int, stage: str) -> dict:

@@ -38,14 +38,15 @@ class OptOutStage(Stage):
     def process(self, records: list[dict]) -> list[dict]:
         out = []
         for record in records:
-            request_id = self.optouts.request_for(record["repo"])
+            request_id = self.optouts.request_for(record["repo"], record.get("authors"))
             out.append(record if request_id is None else opt_out(record, request_id, self.name))
         return out
 
     def process_batches(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         """Batches no request covers pass as they are; the others record by record."""
         for batch in batches:
-            if self.optouts.covers_any(batch.column("repo").to_pylist()):
+            if self.optouts.covers_any(batch.column("repo").to_pylist(),
+                                       batch.column("authors").to_pylist()):
                 yield from super().process_batches([batch])
             else:
                 yield batch

@@ -3,8 +3,10 @@
 A record is a plain ``dict`` keyed by the field names below; a batch of records is a
 ``pyarrow.RecordBatch`` with :data:`RECORD_SCHEMA`. Every stage also emits the
 exclusion fields (:data:`EXCLUSION_FIELDS`): they are null on a kept record and say why,
-where and in favour of what a record was excluded otherwise. :data:`STAGE_SCHEMA` is the
-union, the shape of a stage's persisted output and of ``excluded/`` in a release.
+where and in favour of what a record was excluded otherwise, and the private fields
+(:data:`PRIVATE_FIELDS`), which stages read but no release carries. :data:`STAGE_SCHEMA` is the
+union, the shape of a stage's persisted output; :data:`EXCLUDED_SCHEMA` (records and exclusion
+fields) is the shape of ``excluded/`` in a release; :data:`RECORD_SCHEMA` that of the shards.
 
 Fields (all strings UTF-8, all hashes lowercase hex):
 
@@ -52,6 +54,15 @@ Fields (all strings UTF-8, all hashes lowercase hex):
 - ``details``: JSON object with the measured value and threshold behind the reason.
 - ``duplicate_of``: for duplicates, the id of the record kept in this one's place.
 - ``cluster_id``: for near duplicates, the id of the cluster (the id of its kept record).
+
+Private (never in shards nor in ``excluded/``; the build writes them to
+``OUT/private/authors.parquet``, beside the releases and never inside one, for opt-out):
+
+- ``authors``: the people whose words the record carries, for records whose text names
+  them only under pseudonyms or not at all (issues: the GitHub logins of its authors and
+  commenters; commits: the author's login where known and e-mail address), lower case, sorted,
+  distinct; null for files and notebooks, whose people are their repository's owner. A user
+  opt-out request covers a record whose ``authors`` holds its login.
 """
 from __future__ import annotations
 
@@ -59,7 +70,7 @@ import hashlib
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1.2"  # 1.1: pii_spans; 1.2: the notebook kinds and kind counts
+SCHEMA_VERSION = "1.3"  # 1.1: pii_spans; 1.2: the notebook kinds and kind counts; 1.3: authors
 
 PII_SPAN_TYPE = pa.struct([("start", pa.int64()), ("end", pa.int64()), ("label", pa.string()),
                            ("score", pa.float64()), ("detector", pa.string())])
@@ -97,7 +108,18 @@ EXCLUSION_FIELDS = (
     pa.field("cluster_id", pa.string()),
 )
 
-STAGE_SCHEMA = pa.schema(list(RECORD_SCHEMA) + list(EXCLUSION_FIELDS))
+PRIVATE_FIELDS = (
+    pa.field("authors", pa.list_(pa.string())),
+)
+
+EXCLUDED_SCHEMA = pa.schema(list(RECORD_SCHEMA) + list(EXCLUSION_FIELDS))
+
+STAGE_SCHEMA = pa.schema(list(EXCLUDED_SCHEMA) + list(PRIVATE_FIELDS))
+
+AUTHORS_SCHEMA = pa.schema([pa.field("id", pa.string(), nullable=False),
+                            pa.field("kind", pa.string(), nullable=False),
+                            pa.field("repo", pa.string(), nullable=False),
+                            PRIVATE_FIELDS[0]])
 
 FIELD_NAMES = tuple(STAGE_SCHEMA.names)
 

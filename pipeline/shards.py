@@ -6,7 +6,12 @@ OUT/releases/<version>/
   excluded/part-00000.parquet                  every excluded record with its reason
   manifest.json                                schema version, config hash, counts, shards
 OUT/CURRENT                                    name of the current version
+OUT/private/authors/part-00000.parquet         who wrote what: never published (see below)
 ```
+``private/`` holds the private record fields (:data:`pipeline.schema.PRIVATE_FIELDS`) of every
+ingested record that has them, by id: what lets an opt-out by login reach issues and commits,
+whose released text names people only under pseudonyms. It belongs to the build's operator,
+never to a release.
 Shard contents, order and names depend only on the records and the config, and the
 Parquet writer is given no timestamps, so the same input gives byte-identical files.
 """
@@ -18,6 +23,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -25,10 +31,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.config import ShardConfig
-from pipeline.schema import RECORD_SCHEMA, STAGE_SCHEMA
+from pipeline.schema import AUTHORS_SCHEMA, EXCLUDED_SCHEMA, RECORD_SCHEMA, STAGE_SCHEMA
 
 EXCLUDED_DIR = "excluded"
 DATA_DIR = "data"
+AUTHORS_DIR = "private/authors"
 UNKNOWN_LANGUAGE = "unknown"
 _SAFE_NAME = re.compile(r"[^a-z0-9+#._-]")
 
@@ -115,7 +122,31 @@ def write_excluded_shards(rows: Iterable[dict], release_dir: Path, config: Shard
     """Write excluded rows sorted by id; content only if the config keeps it."""
     if not config.keep_excluded_content:
         rows = ({**row, "content": None} for row in rows)
-    return write_group(rows, release_dir, EXCLUDED_DIR, STAGE_SCHEMA, config, prefix)
+    return write_group(rows, release_dir, EXCLUDED_DIR, EXCLUDED_SCHEMA, config, prefix)
+
+
+def write_private_authors(rows: Iterable[dict], out_dir: Path, config: ShardConfig
+                          ) -> list[ShardInfo]:
+    """Write the ``authors`` of ``rows`` (sorted by id; those without are skipped) to
+    ``OUT/private/authors/``, replacing what an earlier build wrote there: assembled aside,
+    then renamed into place."""
+    pending = f"{AUTHORS_DIR}.pending"
+    shutil.rmtree(out_dir / pending, ignore_errors=True)
+    infos = write_group((row for row in rows if row.get("authors")), out_dir, pending,
+                        AUTHORS_SCHEMA, config)
+    shutil.rmtree(out_dir / AUTHORS_DIR, ignore_errors=True)
+    (out_dir / pending).rename(out_dir / AUTHORS_DIR)
+    return [dataclasses.replace(info, path=info.path.replace(pending, AUTHORS_DIR, 1))
+            for info in infos]
+
+
+def read_private_authors(out_dir: Path) -> dict[str, list[str]]:
+    """The ``authors`` a build wrote under ``out_dir``, by record id (none: empty)."""
+    authors: dict[str, list[str]] = {}
+    for path in sorted((Path(out_dir) / AUTHORS_DIR).glob("*.parquet")):
+        table = pq.read_table(path, columns=["id", "authors"])
+        authors.update(zip(table.column("id").to_pylist(), table.column("authors").to_pylist()))
+    return authors
 
 
 def write_manifest(release_dir: Path, manifest: dict) -> Path:

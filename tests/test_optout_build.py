@@ -23,7 +23,7 @@ from optout.registry import Registry, new_request
 from optout.stage import OptOutStage
 from pipeline.config import BuildConfig, OptOutConfig, ShardConfig
 from pipeline.plan import stages_of
-from pipeline.schema import new_record
+from pipeline.schema import new_record, to_batch
 from pipeline.shards import file_sha256
 from test_build import GIT, _read, _write
 
@@ -160,6 +160,23 @@ def test_requests_match_owner_or_repository_case_insensitively(homes):
     assert unverified.registry_found and unverified.requests() == []
     assert unverified.requests_for(["pending/gamma", "rejected/delta", "withdrawn/eps"]) == \
         [None] * 3
+
+
+def test_a_user_request_covers_the_records_its_login_authored_anywhere(homes):
+    optouts = OptOuts.from_registry(homes["verified"])
+    user, repo = (request["id"] for request in optouts.requests())
+    assert optouts.requests_for(["a/b", "a/b", "acme/tools", "c/d"],
+                                [["octo-cat", "someone"], ["someone"], ["octo-cat"], None]) == [
+        user, None, min(user, repo), None]
+    assert optouts.covers_any(["a/b"], [["someone", "octo-cat"]])
+    assert not optouts.covers_any(["a/b"], [["someone"], None])
+    stage = OptOutStage(OptOutConfig(home=str(homes["verified"])))
+    issue = new_record(id="1", kind="issue", repo="a/b", path="issues/1", content="x",
+                       authors=["octo-cat"])
+    [out] = [row for batch in stage.process_batches([to_batch([issue])])
+             for row in batch.to_pylist()]
+    assert (out["reason"], json.loads(out["details"]), out["content"]) == (
+        "opt_out", {"request": user}, None)
 
 
 def test_a_missing_registry_means_no_requests_and_is_not_created(tmp_path):

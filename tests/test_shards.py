@@ -7,8 +7,9 @@ import pytest
 from pipeline.config import ShardConfig
 from pipeline.reasons import Reason, exclude
 from pipeline.schema import RECORD_SCHEMA, content_hash, new_record
-from pipeline.shards import (file_sha256, group_dir, resolve_release, switch_current,
-                             write_excluded_shards, write_kept_shards)
+from pipeline.shards import (file_sha256, group_dir, read_private_authors, resolve_release,
+                             switch_current, write_excluded_shards, write_kept_shards,
+                             write_private_authors)
 
 
 def _rows(n, language="python"):
@@ -70,3 +71,17 @@ def test_resolve_release_takes_a_build_a_version_or_its_data(tmp_path):
     switch_current(tmp_path, "v9.9.9")
     with pytest.raises(FileNotFoundError, match="v9.9.9"):
         resolve_release(tmp_path)
+
+
+def test_private_authors_are_written_beside_the_releases_and_replace_earlier_ones(tmp_path):
+    config = ShardConfig(target_shard_bytes=1 << 20)
+    issue = new_record(id="b", kind="issue", repo="o/r", path="issues/1", content="text",
+                       authors=["ann", "bob"])
+    plain = new_record(id="a", kind="file", repo="o/r", path="a.py", content="x")
+    [info] = write_private_authors([plain, issue], tmp_path, config)
+    assert info.path == "private/authors/part-00000.parquet" and info.rows == 1
+    assert pq.read_table(tmp_path / info.path).column_names == ["id", "kind", "repo", "authors"]
+    assert read_private_authors(tmp_path) == {"b": ["ann", "bob"]}
+    assert write_private_authors([plain], tmp_path, config) == []
+    assert read_private_authors(tmp_path) == {}
+    assert not list(tmp_path.glob("private/*.pending"))
