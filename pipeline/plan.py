@@ -13,6 +13,7 @@ from optout.membership import MembershipIndex
 from optout.stage import OptOutStage
 from pii.stage import PiiStage
 from pipeline.config import BuildConfig
+from pipeline.decontam.stage import DecontaminationStage
 from pipeline.dedup.exact import ExactDedupStage
 from pipeline.dedup.near import NearDedupStage
 from pipeline.filters import QualityStage
@@ -26,6 +27,7 @@ BUILD_PLAN: tuple[type[Stage], ...] = (
     QualityStage,        # StarCoderData's quality filters, vendored and generated files
     ExactDedupStage,     # one copy per content hash
     NearDedupStage,      # MinHash LSH, verified clusters without chaining
+    DecontaminationStage,  # benchmark prompts and solutions (HumanEval, MBPP) in the text
     PiiStage,            # PII detected (patterns + the NER model) and redacted
 )
 

@@ -42,6 +42,9 @@ class Reason(str, enum.Enum):
     # dedup
     EXACT_DUPLICATE = "exact_duplicate"
     NEAR_DUPLICATE = "near_duplicate"
+    # decontamination: a benchmark's prompt or solution in the text; the benchmark, task id and
+    # field in ``details`` (pipeline/decontam)
+    DECONTAMINATION = "decontamination"
 
 
 def exclude(record: dict, reason: Reason, stage: str, duplicate_of: str | None = None,

@@ -82,6 +82,8 @@ class Stage(Configured, abc.ABC):
     # resumes a stage only when it, the config sections, the fingerprint and the upstream are
     # unchanged. Default: the module that defines the stage.
     code: ClassVar[tuple[str, ...]] = ()
+    # The columns of its excluded records that ``report`` reads; none: no report.
+    report_columns: ClassVar[tuple[str, ...]] = ()
     resources: Resources = Resources()
 
     @property
@@ -112,6 +114,12 @@ class Stage(Configured, abc.ABC):
             rows = batch.to_pylist()
             for start in range(0, len(rows), size):
                 yield to_batch(self.process(rows[start:start + size]))
+
+    def report(self, excluded: Iterable[dict]) -> dict[str, Any]:
+        """What the release manifest records about the stage beside its counts (its entry
+        in ``stages``), from the ``report_columns`` of the records it excluded, given in id
+        order; a function of them only, so rebuilds give the same manifest."""
+        raise NotImplementedError(f"stage {self.name} names no report_columns")
 
     def process_dataset(self, records: list[dict]) -> list[dict]:
         """A WHOLE_DATASET step over every kept record, in one process."""

@@ -18,7 +18,7 @@ from pipeline.stage import Partitioning, Resources, StageCounters
 def test_the_plan_names_every_stage_with_its_contract():
     stages = stages_of(BuildConfig(pii=PiiConfig(task_gpus=0.25, batch_size=16)))
     assert [s.name for s in stages] == ["ingest", "optout", "licenses", "quality",
-                                        "exact_dedup", "near_dedup", "pii"]
+                                        "exact_dedup", "near_dedup", "decontam", "pii"]
     by_name = {s.name: s for s in stages}
     assert by_name["ingest"].partitioning is Partitioning.SOURCE
     assert by_name["ingest"].config_sections == ("ingest", "licenses")
@@ -36,7 +36,7 @@ def test_disabled_stages_say_so():
     config = BuildConfig(pii=PiiConfig(enabled=False), near_dedup=NearDedupConfig(enabled=False))
     assert {s.name: s.enabled for s in stages_of(config)} == {
         "ingest": True, "optout": True, "licenses": True, "quality": True, "exact_dedup": True,
-        "near_dedup": False, "pii": False}
+        "near_dedup": False, "decontam": True, "pii": False}
 
 
 def test_curate_stages_prints_the_plan(capsys, tmp_path):
@@ -96,4 +96,4 @@ def test_a_stage_code_version_follows_its_source(tmp_path, monkeypatch):
         source_digest(["no_such_module_here"])
     assert {s.name: len(s.code_version()) for s in stages_of(BuildConfig())} == {
         name: 64 for name in ("ingest", "optout", "licenses", "quality", "exact_dedup",
-                              "near_dedup", "pii")}
+                              "near_dedup", "decontam", "pii")}
