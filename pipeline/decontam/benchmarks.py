@@ -23,7 +23,6 @@ from pipeline.config import DecontaminationConfig
 PACKAGE_PREFIX = "package:"
 SOLUTION_FIELDS = ("canonical_solution", "code")
 FIELDS = ("prompt", "canonical_solution", "text", "code")
-_QUOTES = str.maketrans('"', "'")
 _DOCSTRING = re.compile(r'("""|\'\'\')(.*?)\1', re.DOTALL)
 
 
@@ -31,7 +30,7 @@ def normalise(text: str) -> str:
     """Lower case, double quotes as single ones (a docstring's triple double quotes read as
     triple single quotes) and every run of whitespace as one space, trimmed: patterns and
     texts alike."""
-    return " ".join(text.lower().translate(_QUOTES).split())
+    return " ".join(text.lower().replace('"', "'").split())
 
 
 def docstring(prompt: str) -> str:
