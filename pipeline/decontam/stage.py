@@ -18,21 +18,11 @@ from typing import Any, Iterable, Iterator
 import pyarrow as pa
 
 from pipeline.config import DecontaminationConfig
-from pipeline.decontam.benchmarks import Benchmark, Pattern, load_benchmarks
+from pipeline.decontam.benchmarks import Benchmark, load_benchmarks
 from pipeline.decontam.matcher import Matcher
 from pipeline.reasons import Reason, exclude
 from pipeline.schema import to_batch
 from pipeline.stage import Stage
-
-
-def contamination(found: list[Pattern]) -> dict[str, Any] | None:
-    """The details of an exclusion for the patterns found in a text (None: none found): the
-    first match's benchmark, task and field, and every benchmark matched."""
-    if not found:
-        return None
-    first = found[0]
-    return {"benchmark": first.benchmark, "task_id": first.task_id, "field": first.field,
-            "benchmarks": sorted({pattern.benchmark for pattern in found})}
 
 
 class DecontaminationStage(Stage):
@@ -67,8 +57,14 @@ class DecontaminationStage(Stage):
                                    for pattern in benchmark.patterns)
 
     def details(self, content: str | None) -> dict[str, Any] | None:
-        """The exclusion's details for a text holding a pattern, else None (after setup)."""
-        return contamination(self.matcher.find(content)) if content else None
+        """None for a text without a pattern (after ``setup``); else the exclusion's details:
+        the benchmark, task and field of the match that ends first, and every benchmark
+        matched."""
+        found = self.matcher.find(content) if content else []
+        if not found:
+            return None
+        return {"benchmark": found[0].benchmark, "task_id": found[0].task_id,
+                "field": found[0].field, "benchmarks": sorted({p.benchmark for p in found})}
 
     def _marked(self, records: list[dict], found: list[dict[str, Any] | None]) -> list[dict]:
         return [record if details is None else
