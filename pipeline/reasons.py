@@ -17,13 +17,19 @@ class Reason(str, enum.Enum):
     SPECIAL_FILE = "special_file"  # device, fifo or socket in an archive or directory
     UNREADABLE = "unreadable"  # I/O error, missing git object, corrupt archive member
     BINARY = "binary"  # NUL byte in the first 8 KiB
-    TOO_LARGE = "too_large"  # over ingest.max_file_bytes
+    TOO_LARGE = "too_large"  # over ingest.max_file_bytes (commits: see below)
     UNDECODABLE = "undecodable"  # neither UTF-8 nor a detectable encoding
     # extension/filename not in the table; for a notebook, a kernel language not in it (or,
     # for its structured form, not in ingest.notebook_structured_languages)
     UNSUPPORTED_LANGUAGE = "unsupported_language"
     NOTEBOOK_INVALID = "notebook_invalid"  # .ipynb that is not a valid nbformat 3 or 4 notebook
     NOTEBOOK_EMPTY = "notebook_empty"  # notebook without a markdown or code cell with text
+    # git commits (pipeline/ingest/commits.py; TOO_LARGE also for an old content over
+    # ingest.commits.max_old_chars)
+    COMMIT_FILES_LIMIT = "commit_files_limit"  # one record for a commit over commits.max_files
+    COMMIT_NEW_EMPTY = "commit_new_empty"  # the file is empty or deleted after the commit
+    COMMIT_MESSAGE = "commit_message"  # empty, boilerplate, version-only or hash-like subject
+    COMMIT_SUBSAMPLED = "commit_subsampled"  # left out by the seeded draw of a subsampled rule
     # opt-out: a verified request (user, organisation or repository) covers the record's
     # repository; its id is in ``details``, the content is never kept (optout/enforce.py)
     OPT_OUT = "opt_out"

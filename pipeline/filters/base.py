@@ -1,7 +1,17 @@
-"""Pieces the quality rules share: reading a record's text, and matching its path."""
+"""Pieces the quality rules share: reading a record's text, the kinds a content rule judges,
+and matching a path."""
 from __future__ import annotations
 
 import re
+
+from pipeline.stage import RecordFilter
+
+# The kinds whose text is what StarCoderData's content thresholds were set on: a whole file (a
+# notebook's two forms are each a whole text of one file). A commit's text is two windows of a
+# file and a message: the content rules do not judge it, BigCode's commit filters do
+# (pipeline/ingest/commits.py), as BigCode's commit pipeline applied no file filter. Path
+# rules (vendored, generated) judge every kind: a change to a vendored file is vendored.
+WHOLE_TEXT_KINDS = frozenset({"file", "notebook", "notebook_structured"})
 
 
 def record_text(record: dict) -> str:
@@ -14,6 +24,13 @@ def record_text(record: dict) -> str:
             f"{type(content).__name__}"
         )
     return content
+
+
+class ContentRule(RecordFilter):
+    """A rule measured on a record's whole text: it judges only :data:`WHOLE_TEXT_KINDS`."""
+
+    def applies_to(self, record: dict) -> bool:
+        return record["kind"] in WHOLE_TEXT_KINDS
 
 
 class PathRules:

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pipeline.filters.base import record_text
+from pipeline.filters.base import ContentRule, record_text
 from pipeline.filters.measures import (
     alphanumeric_fraction,
     max_line_length,
     mean_line_length,
 )
 from pipeline.reasons import Reason
-from pipeline.stage import RecordFilter
 
 
-class _LineLengthFilter(RecordFilter):
+class _LineLengthFilter(ContentRule):
     """A line-length measure over a maximum, for every language but the exempt ones."""
 
     measure: Callable[[str], float]
@@ -30,7 +29,7 @@ class _LineLengthFilter(RecordFilter):
         self.exempt_languages = frozenset(exempt_languages)
 
     def applies_to(self, record: dict) -> bool:
-        return record["language"] not in self.exempt_languages
+        return super().applies_to(record) and record["language"] not in self.exempt_languages
 
     def violation(self, record: dict) -> dict | None:
         value = self.measure(record_text(record))
@@ -51,7 +50,7 @@ class MeanLineLengthFilter(_LineLengthFilter):
     measure = staticmethod(mean_line_length)
 
 
-class AlphanumericFractionFilter(RecordFilter):
+class AlphanumericFractionFilter(ContentRule):
     """Drops a file with fewer alphanumeric characters than the threshold (StarCoder: 0.25).
 
     An empty or whitespace-only file measures 0.0 and is dropped: it has nothing to learn.

@@ -3,15 +3,14 @@ bigcode-dataset ``preprocessing/filtering.py``: ``filter_xml``, ``filter_html``,
 ``filter_large_and_small_files``)."""
 from __future__ import annotations
 
-from pipeline.filters.base import record_text
+from pipeline.filters.base import ContentRule, record_text
 from pipeline.filters.measures import html_visible_text_length
 from pipeline.reasons import Reason
-from pipeline.stage import RecordFilter
 
 XML_DECLARATION = "<?xml version="
 
 
-class XmlDeclarationFilter(RecordFilter):
+class XmlDeclarationFilter(ContentRule):
     """Drops XML files that open with an XML declaration: mostly data and configuration
     that tools write (StarCoder §3.1). Only the language ``xml``; XSLT and the like are
     languages of their own and stay."""
@@ -22,14 +21,14 @@ class XmlDeclarationFilter(RecordFilter):
         self.window = window
 
     def applies_to(self, record: dict) -> bool:
-        return record["language"] == "xml"
+        return super().applies_to(record) and record["language"] == "xml"
 
     def violation(self, record: dict) -> dict | None:
         offset = record_text(record).find(XML_DECLARATION, 0, self.window)
         return None if offset < 0 else {"value": offset, "threshold": self.window}
 
 
-class HtmlVisibleTextFilter(RecordFilter):
+class HtmlVisibleTextFilter(ContentRule):
     """Keeps an HTML file only when its visible text is at least ``min_fraction`` of the
     file and at least ``min_chars`` characters (StarCoder §3.1: 20% and 100).
 
@@ -45,7 +44,7 @@ class HtmlVisibleTextFilter(RecordFilter):
         self.min_chars = min_chars
 
     def applies_to(self, record: dict) -> bool:
-        return record["language"] == "html"
+        return super().applies_to(record) and record["language"] == "html"
 
     def violation(self, record: dict) -> dict | None:
         text = record_text(record)
@@ -57,7 +56,7 @@ class HtmlVisibleTextFilter(RecordFilter):
                 "min_chars": self.min_chars, "min_fraction": self.min_fraction}
 
 
-class DataFileSizeFilter(RecordFilter):
+class DataFileSizeFilter(ContentRule):
     """Keeps a data file (JSON, YAML) only with ``min_chars <= characters <= max_chars``
     (StarCoder §3.1: 50 to 5000; larger ones are mostly data dumps, smaller ones empty
     stubs). bigcode's script defaults to 100 as the minimum; we follow the paper."""
@@ -70,7 +69,7 @@ class DataFileSizeFilter(RecordFilter):
         self.languages = frozenset(languages)
 
     def applies_to(self, record: dict) -> bool:
-        return record["language"] in self.languages
+        return super().applies_to(record) and record["language"] in self.languages
 
     def violation(self, record: dict) -> dict | None:
         size = len(record_text(record))

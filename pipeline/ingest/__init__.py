@@ -7,7 +7,10 @@ UNSUPPORTED_LANGUAGE and UNDECODABLE. A Jupyter notebook (``.ipynb``) gives no `
 but one record of each kind of :data:`.notebooks.NOTEBOOK_KINDS`, its script and structured
 forms (:mod:`.notebooks`), excluded alike when the reader left it out. A source that cannot be
 read gives exactly one
-``kind="repository"`` record excluded as SOURCE_UNAVAILABLE. Licence fields stay null: the
+``kind="repository"`` record excluded as SOURCE_UNAVAILABLE. A git source whose manifest entry
+gives ``history`` also gives ``kind="commit"`` records, one per file a commit changed
+(:mod:`.commits`), after the files; a history that cannot be read gives one ``commit`` record
+excluded as SOURCE_UNAVAILABLE. Licence fields stay null: the
 licences step fills them, from the manifest's licence and from :attr:`IngestedRepo.license_files`.
 """
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from pipeline.config import IngestConfig
+from pipeline.ingest.commits import commit_records, history_unavailable
 from pipeline.ingest.decode import decode, is_binary
 from pipeline.ingest.languages import extension_of, language_for
 from pipeline.ingest.manifest import ManifestError, RepoEntry, read_manifest
@@ -128,6 +132,10 @@ def ingest_repository(entry: RepoEntry, config: IngestConfig, scratch_dir: Path,
                 records.extend(made)
                 if licence_text is not None:
                     license_files[raw.path] = licence_text
+            try:
+                records.extend(list(commit_records(entry, snapshot, config, STAGE)))
+            except SourceError as error:
+                records.append(history_unavailable(entry, snapshot, str(error), STAGE))
     except SourceError as error:
         return IngestedRepo([unavailable_record(entry, str(error))], {})
     return IngestedRepo(records, license_files)

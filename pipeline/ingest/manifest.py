@@ -1,8 +1,10 @@
 """The repository manifest: JSON Lines, one repository a line.
 
 ``{"name": "owner/repo", "source": "<git URL | local git repository | directory | archive>",
-"stars": 0, "forks": 0, "license": null}``; ``stars``, ``forks`` and ``license`` may be left
-out. ``license`` is the repository's metadata licence (an SPDX expression). Blank lines and
+"stars": 0, "forks": 0, "license": null, "history": 100}``; ``stars``, ``forks``, ``license``
+and ``history`` may be left out. ``license`` is the repository's metadata licence (an SPDX
+expression). ``history`` asks a git source for the commits among the last N reachable from
+HEAD as ``commit`` records (:mod:`pipeline.ingest.commits`); left out, no commit records. Blank lines and
 lines starting with ``#`` are skipped; anything else that is not such an object is an error
 that names the file and line.
 """
@@ -16,7 +18,7 @@ from pathlib import Path
 _NAME_PART = re.compile(r"[A-Za-z0-9_.-]+")
 _REQUIRED = ("name", "source")
 _OPTIONAL_COUNTS = ("stars", "forks")
-_FIELDS = frozenset(_REQUIRED + _OPTIONAL_COUNTS + ("license",))
+_FIELDS = frozenset(_REQUIRED + _OPTIONAL_COUNTS + ("license", "history"))
 
 
 class ManifestError(ValueError):
@@ -32,6 +34,7 @@ class RepoEntry:
     stars: int = 0
     forks: int = 0
     license: str | None = None
+    history: int | None = None  # commits of the git history to read as commit records
 
 
 def _is_owner_repo(name: str) -> bool:
@@ -63,8 +66,13 @@ def _entry(values: object, where: str) -> RepoEntry:
     if license_ is not None and (not isinstance(license_, str) or not license_.strip()):
         raise ManifestError(f"{where}: field 'license' must be null or a non-empty SPDX "
                             f"expression, got {license_!r}")
+    history = values.get("history")
+    if history is not None and (isinstance(history, bool) or not isinstance(history, int)
+                                or history < 0):
+        raise ManifestError(f"{where}: field 'history' must be null or a non-negative integer, "
+                            f"got {history!r}")
     return RepoEntry(values["name"], values["source"], values.get("stars", 0),
-                     values.get("forks", 0), license_)
+                     values.get("forks", 0), license_, history)
 
 
 def read_manifest(path: str | Path) -> list[RepoEntry]:

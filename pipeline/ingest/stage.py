@@ -32,7 +32,9 @@ class IngestStage(SourceStage):
     reasons = (Reason.SOURCE_UNAVAILABLE, Reason.ARCHIVE_LIMIT, Reason.UNSAFE_PATH,
                Reason.SYMLINK, Reason.SUBMODULE, Reason.SPECIAL_FILE, Reason.UNREADABLE,
                Reason.BINARY, Reason.TOO_LARGE, Reason.UNDECODABLE,
-               Reason.UNSUPPORTED_LANGUAGE, Reason.NOTEBOOK_INVALID, Reason.NOTEBOOK_EMPTY)
+               Reason.UNSUPPORTED_LANGUAGE, Reason.NOTEBOOK_INVALID, Reason.NOTEBOOK_EMPTY,
+               Reason.COMMIT_FILES_LIMIT, Reason.COMMIT_NEW_EMPTY, Reason.COMMIT_MESSAGE,
+               Reason.COMMIT_SUBSAMPLED)
 
     def __init__(self, ingest: IngestConfig, licenses: LicenseConfig):
         self.ingest = ingest

@@ -66,6 +66,10 @@ class Snapshot:
     revision: str | None
     revision_date: datetime | None  # UTC
     files: Iterator[RawFile]
+    git_dir: str | None = None  # a git source's git directory, readable while the snapshot is open
+    # Fetches a shallow clone's history down to the given depth from ``revision``; None where
+    # the history is read as it is (a repository read in place, not a git source).
+    deepen: Callable[[int], None] | None = None
 
 
 @dataclasses.dataclass(frozen=True)

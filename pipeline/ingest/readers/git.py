@@ -4,10 +4,11 @@
   ``user@host:path``), and :data:`BARE_DIRECTORY`: a local directory whose name ends
   ``.git``. Both are cloned bare, shallow (``--depth 1``) and single-branch into a fresh
   directory under the scratch directory, without submodules, and the clone is removed on
-  exit. Bare means no checkout, so no smudge filter (Git LFS pointers stay pointers) and no
-  checkout hook can run; hooks are pointed at ``/dev/null`` anyway, and git runs in a
-  session of its own without a terminal and with prompts off, so neither git nor ssh can
-  ask for anything;
+  exit; the snapshot's ``deepen`` fetches more of the branch's history when its commits are
+  asked for (``history`` in the manifest, :mod:`pipeline.ingest.commits`). Bare means no
+  checkout, so no smudge filter (Git LFS pointers stay pointers) and no checkout hook can run;
+  hooks are pointed at ``/dev/null`` anyway, and git runs in a session of its own without a
+  terminal and with prompts off, so neither git nor ssh can ask for anything;
 - :data:`WORKING_TREE`: a local directory holding ``.git``, read in place.
 
 Git is read with plumbing only: one ``git cat-file --batch`` process for the commit and the
@@ -16,6 +17,8 @@ blobs, ``git ls-tree -r -l -z`` for the tree, and replace refs are ignored.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import os
 import re
 import shutil
@@ -25,12 +28,15 @@ import subprocess
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from pipeline.config import IngestConfig
 from pipeline.ingest.readers.base import (PATH_MAX, RawFile, Reader, Snapshot, Source, SourceError,
                                           checked_path, link, printable_text, too_large)
 from pipeline.reasons import Reason
+
+# Bytes read at a time when an object over a caller's bound is skipped.
+_SKIP_CHUNK = 1 << 20
 
 _GIT_URL = re.compile(r"^(?:(?:https?|git|ssh|file)://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)
 
@@ -58,7 +64,7 @@ def _git_command(git_dir: str | None, args: list[str], options: tuple[str, ...] 
     return command + args
 
 
-def _run_git(git_dir: str | None, args: list[str], options: tuple[str, ...] = (),
+def run_git(git_dir: str | None, args: list[str], options: tuple[str, ...] = (),
              timeout: float | None = None) -> bytes:
     """stdout of a git command; SourceError with git's message when it fails or times out."""
     try:
@@ -80,7 +86,15 @@ def _run_git(git_dir: str | None, args: list[str], options: tuple[str, ...] = ()
     return out
 
 
-class _ObjectReader:
+class ObjectTooLarge(Exception):
+    """An object over the size a caller would read (its bytes were skipped, unread)."""
+
+    def __init__(self, size: int):
+        super().__init__(f"object of {size} bytes")
+        self.size = size
+
+
+class ObjectReader:
     """One long-lived ``git cat-file --batch``: objects by name, one request at a time."""
 
     def __init__(self, git_dir: str):
@@ -93,8 +107,9 @@ class _ObjectReader:
             self._stderr.close()
             raise SourceError(f"cannot run git: {error}") from error
 
-    def read(self, name: str) -> tuple[str, str, bytes] | None:
-        """``(sha, type, content)`` of object ``name``; None when the repository lacks it."""
+    def read(self, name: str, max_size: int | None = None) -> tuple[str, str, bytes] | None:
+        """``(sha, type, content)`` of object ``name``; None when the repository lacks it;
+        ObjectTooLarge, its bytes skipped unread, when it is over ``max_size`` bytes."""
         stdin, stdout = self._process.stdin, self._process.stdout
         try:
             stdin.write(name.encode() + b"\n")
@@ -108,10 +123,20 @@ class _ObjectReader:
         if len(fields) != 3:
             raise SourceError(f"git cat-file stopped: {self._stderr_text() or header!r}")
         size = int(fields[2])
+        if max_size is not None and size > max_size:
+            self._skip(size + 1)  # the content and its newline
+            raise ObjectTooLarge(size)
         content = stdout.read(size)
         if len(content) != size or stdout.read(1) != b"\n":
             raise SourceError(f"git cat-file cut object {name} short: {self._stderr_text()}")
         return fields[0].decode(), fields[1].decode(), content
+
+    def _skip(self, count: int) -> None:
+        while count > 0:
+            chunk = self._process.stdout.read(min(count, _SKIP_CHUNK))
+            if not chunk:
+                raise SourceError(f"git cat-file stopped: {self._stderr_text()}")
+            count -= len(chunk)
 
     def _stderr_text(self) -> str:
         self._stderr.seek(0)
@@ -129,28 +154,52 @@ class _ObjectReader:
         self._stderr.close()
 
 
-def _head_commit(reader: _ObjectReader) -> tuple[str, str, datetime | None]:
-    """``(commit sha, tree sha, committer date in UTC)`` of HEAD."""
+@dataclasses.dataclass(frozen=True)
+class CommitObject:
+    """The parts of a git commit object that ingest reads."""
+
+    sha: str
+    tree: str
+    parents: tuple[str, ...]
+    author: bytes | None  # "Name <email>", as the commit gives it
+    date: datetime | None  # committer date, UTC
+    encoding: str | None  # the ``encoding`` header: the message's encoding when not UTF-8
+    message: bytes
+
+
+def parse_commit(sha: str, content: bytes) -> CommitObject:
+    """The commit object ``content``; SourceError when it names no tree."""
+    head, _, message = content.partition(b"\n\n")
+    headers: dict[bytes, list[bytes]] = {}
+    for line in head.split(b"\n"):
+        key, _, value = line.partition(b" ")
+        headers.setdefault(key, []).append(value)
+    if len(headers.get(b"tree", ())) != 1:
+        raise SourceError(f"commit {sha} has no tree")
+    people = {key: headers[key][0].rsplit(b" ", 2) for key in (b"author", b"committer")
+              if key in headers}  # "Name <email> <unix time> <+hhmm>"
+    date = None
+    with contextlib.suppress(KeyError, ValueError, IndexError, OverflowError, OSError):
+        date = datetime.fromtimestamp(int(people[b"committer"][1]), timezone.utc)
+    encoding = headers.get(b"encoding", [None])[0]
+    return CommitObject(sha, headers[b"tree"][0].decode(),
+                        tuple(parent.decode() for parent in headers.get(b"parent", ())),
+                        people[b"author"][0] if b"author" in people else None, date,
+                        encoding.decode("ascii", "replace") if encoding else None, message)
+
+
+def _head_commit(reader: ObjectReader) -> CommitObject:
+    """HEAD's commit."""
     found = reader.read("HEAD^{commit}")
     if found is None:
         raise SourceError("the repository has no commit at HEAD")
-    sha, _, content = found
-    headers = content.split(b"\n\n", 1)[0].split(b"\n")
-    trees = [line[5:].decode() for line in headers if line.startswith(b"tree ")]
-    if len(trees) != 1:
-        raise SourceError(f"commit {sha} has no tree")
-    committers = [line for line in headers if line.startswith(b"committer ")]
-    date = None
-    if committers:  # "committer Name <email> <unix time> <+hhmm>"
-        with contextlib.suppress(ValueError, IndexError, OverflowError, OSError):
-            date = datetime.fromtimestamp(int(committers[0].rsplit(b" ", 2)[1]), timezone.utc)
-    return sha, trees[0], date
+    return parse_commit(found[0], found[2])
 
 
 def _tree_entries(git_dir: str, tree: str) -> list[tuple[str, str, str, int | None]]:
     """``(path, mode, sha, size)`` of every entry under ``tree``, sorted by path."""
     entries = []
-    for item in _run_git(git_dir, ["ls-tree", "-r", "-l", "-z", tree]).split(b"\0"):
+    for item in run_git(git_dir, ["ls-tree", "-r", "-l", "-z", tree]).split(b"\0"):
         if not item:
             continue
         meta, _, name = item.partition(b"\t")
@@ -160,7 +209,7 @@ def _tree_entries(git_dir: str, tree: str) -> list[tuple[str, str, str, int | No
     return sorted(entries)
 
 
-def _git_blob(path: str, sha: str, reader: _ObjectReader) -> RawFile:
+def _git_blob(path: str, sha: str, reader: ObjectReader) -> RawFile:
     found = reader.read(sha)
     if found is None:
         return RawFile.excluded(path, Reason.UNREADABLE, None, sha,
@@ -172,7 +221,7 @@ def _git_blob(path: str, sha: str, reader: _ObjectReader) -> RawFile:
     return raw
 
 
-def _git_files(entries: list[tuple[str, str, str, int | None]], reader: _ObjectReader,
+def _git_files(entries: list[tuple[str, str, str, int | None]], reader: ObjectReader,
                config: IngestConfig) -> Iterator[RawFile]:
     for name, mode, sha, size in entries:
         path, unsafe = checked_path(name)
@@ -190,14 +239,34 @@ def _git_files(entries: list[tuple[str, str, str, int | None]], reader: _ObjectR
 
 
 @contextlib.contextmanager
-def _git_snapshot(git_dir: str, shown: str, config: IngestConfig) -> Iterator[Snapshot]:
-    reader = _ObjectReader(git_dir)
+def _git_snapshot(git_dir: str, shown: str, config: IngestConfig,
+                  deepen: Callable[[int], None] | None = None) -> Iterator[Snapshot]:
+    reader = ObjectReader(git_dir)
     try:
-        revision, tree, date = _head_commit(reader)
-        entries = _tree_entries(git_dir, tree)
-        yield Snapshot(shown, revision, date, _git_files(entries, reader, config))
+        head = _head_commit(reader)
+        entries = _tree_entries(git_dir, head.tree)
+        yield Snapshot(shown, head.sha, head.date, _git_files(entries, reader, config), git_dir,
+                       deepen)
     finally:
         reader.close()
+
+
+def _redacted_error(error: SourceError, url: str, shown: str, destination: str) -> SourceError:
+    """``error``'s message naming neither credentials nor the scratch directory."""
+    return SourceError(str(error).replace(url, shown).replace(destination, "<scratch>"))
+
+
+def _file_options(url: str) -> tuple[str, ...]:
+    return ("-c", "protocol.file.allow=always") if url.lower().startswith("file://") else ()
+
+
+def _deepen(git_dir: str, url: str, shown: str, config: IngestConfig, depth: int) -> None:
+    """Fetch the history of the clone's branch down to ``depth`` commits from its tip."""
+    try:
+        run_git(git_dir, ["fetch", "--quiet", "--no-tags", "--depth", str(depth), "origin"],
+                _file_options(url), timeout=config.clone_timeout_s)
+    except SourceError as error:
+        raise _redacted_error(error, url, shown, git_dir) from None
 
 
 @contextlib.contextmanager
@@ -205,15 +274,13 @@ def _clone(url: str, shown: str, config: IngestConfig, scratch_dir: Path) -> Ite
     """A bare shallow clone of ``url`` in a fresh directory under ``scratch_dir``."""
     scratch_dir.mkdir(parents=True, exist_ok=True)
     destination = tempfile.mkdtemp(prefix="clone-", dir=scratch_dir)
-    options = ("-c", "protocol.file.allow=always") if url.lower().startswith("file://") else ()
     try:
         try:
-            _run_git(None, ["clone", "--quiet", "--bare", "--depth", "1", "--single-branch",
-                            "--no-recurse-submodules", "--", url, destination],
-                     options, timeout=config.clone_timeout_s)
-        except SourceError as error:  # the message names neither credentials nor scratch
-            message = str(error).replace(url, shown).replace(destination, "<scratch>")
-            raise SourceError(message) from None
+            run_git(None, ["clone", "--quiet", "--bare", "--depth", "1", "--single-branch",
+                           "--no-recurse-submodules", "--", url, destination],
+                    _file_options(url), timeout=config.clone_timeout_s)
+        except SourceError as error:
+            raise _redacted_error(error, url, shown, destination) from None
         yield destination
     finally:
         shutil.rmtree(destination)
@@ -223,7 +290,8 @@ def _clone(url: str, shown: str, config: IngestConfig, scratch_dir: Path) -> Ite
 def _cloned_snapshot(url: str, shown: str, config: IngestConfig,
                      scratch_dir: Path) -> Iterator[Snapshot]:
     with _clone(url, shown, config, scratch_dir) as git_dir, \
-            _git_snapshot(git_dir, shown, config) as snapshot:
+            _git_snapshot(git_dir, shown, config,
+                          functools.partial(_deepen, git_dir, url, shown, config)) as snapshot:
         yield snapshot
 
 
