@@ -13,20 +13,26 @@ Fields (all strings UTF-8, all hashes lowercase hex):
 - ``id``: stable, content-addressed id: sha256 of ``kind``, ``repo``, ``path`` and the git
   blob sha, so the same file at the same path of the same repository keeps its id across
   builds, and any change of its bytes gives a new one (a notebook's two records differ by kind).
+  A ``commit`` record's blob sha there is ``<commit sha>:<blob sha of the new contents>``
+  (nothing after the colon for a deletion): one id per file a commit changed.
 - ``kind``: what the record is: ``file``; ``notebook``, a Jupyter notebook as a script in its
   kernel's language; ``notebook_structured``, the same notebook as
   ``<jupyter_start><jupyter_text>...<jupyter_code>...<jupyter_output>...``
   (``pipeline/ingest/notebooks.py``; the two forms are two kinds rather than a ``form`` field,
   so that shards, counts per kind and near dedup's scope keep them apart with no new field);
   or ``repository`` for the one record that accounts for a source that could not be read
-  (later ``issue``, ``commit``). A ``.ipynb`` file gives its two notebook records and no
-  ``file`` record: nothing is counted twice.
+  (later ``issue``). A ``.ipynb`` file gives its two notebook records and no
+  ``file`` record: nothing is counted twice. ``commit``: one file a git commit changed, as
+  ``<commit_before>OLD<commit_msg>SUBJECT<commit_after>NEW`` (``pipeline/ingest/commits.py``);
+  a commit over the files limit, or a history that could not be read, gives one with path "".
 - ``repo``: ``owner/name`` as given in the repository manifest.
 - ``source_url``: where the repository was read from (git URL, local path or archive path).
-- ``revision``: commit sha the file was read at; null for directories and archives.
+- ``revision``: commit sha the file was read at (of the commit, for commit records); null for
+  directories and archives.
 - ``revision_date``: committer date of ``revision`` (UTC); null where unknown.
 - ``path``: POSIX path of the file relative to the repository root (of the ``.ipynb`` file
-  for notebook records).
+  for notebook records; of the changed file after the commit, before it for a deletion, for
+  commit records).
 - ``blob_sha``: git blob sha1 of the raw bytes (``git hash-object``), computed for every
   source, so files compare across git and archive sources.
 - ``language``: language from the extension/filename table (``pipeline/ingest/languages.py``);
@@ -34,7 +40,8 @@ Fields (all strings UTF-8, all hashes lowercase hex):
   that table; null when the file is of no language the build keeps.
 - ``extension``: lowercase extension without the dot (``py``, ``ipynb``); empty when there is
   none.
-- ``size``: size of the raw bytes (of the whole ``.ipynb`` file for notebook records).
+- ``size``: size of the raw bytes (of the whole ``.ipynb`` file for notebook records; of the
+  new contents for commit records, whose ``blob_sha`` and ``encoding`` are theirs too).
 - ``encoding``: the encoding the bytes were decoded from (``utf-8``, ``cp1252``, ...).
 - ``content``: the decoded text (for notebook records, the text of their form); null on
   excluded records unless the config keeps it.
