@@ -1,5 +1,5 @@
 """The demo corpus: the source distributions (sdists) of about forty PyPI packages, each read as
-one repository snapshot.
+one repository snapshot, and the project's own git repository with its history as commits.
 
 The packages are chosen so that a build over them exercises every stage on real code:
 
@@ -15,6 +15,10 @@ expression; else the trove classifiers, with the version the classifier leaves o
 shipped licence text and the source headers (the ``note`` says so). It is ground truth for
 measuring the licence detector and never goes into the manifest, whose ``license`` stays null so
 that the build must detect licences itself.
+
+Commits (issue 12): when the project is a git checkout (not an installed copy), the manifest also
+names it, read in place at HEAD, with ``history`` :data:`DEMO_HISTORY`: its files and one
+``commit`` record per file each of its last commits changed.
 """
 from __future__ import annotations
 
@@ -35,6 +39,11 @@ DOWNLOAD_WORKERS = 3
 # Seconds one `pip download` may take, as IngestConfig.clone_timeout_s for one repository fetch.
 DOWNLOAD_TIMEOUT_S = 600
 MANIFEST_NAME = "manifest.jsonl"
+# The project's own repository in the demo: its name there, and the commits read from its
+# history (all of it: 110 commits on 2026-12-06; 200 leaves room and bounds the demo's time).
+PROJECT_REPO = "stack-curate/stack-curate"
+DEMO_HISTORY = 200
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SDIST_DIR_NAME = "sdists"
 _SDIST_SUFFIXES = (".tar.gz", ".zip")
 _SEPARATORS = re.compile(r"[-_.]+")
@@ -240,8 +249,15 @@ def _download_all(packages: list[DemoPackage], sdist_dir: Path) -> dict[DemoPack
     return paths
 
 
-def write_manifest(sdists: dict[DemoPackage, Path], manifest: Path) -> Path:
-    """Write the repository manifest of ``sdists`` to ``manifest``, sorted by repository name.
+def project_checkout(root: Path = PROJECT_ROOT) -> Path | None:
+    """The project's git working tree, or None when it is not one (an installed copy)."""
+    return root if (root / ".git").exists() else None
+
+
+def write_manifest(sdists: dict[DemoPackage, Path], manifest: Path,
+                   history_source: Path | None = None) -> Path:
+    """Write the repository manifest of ``sdists`` to ``manifest``, sorted by repository name,
+    then, given ``history_source``, the line of the project's repository with its history.
 
     ``license`` is null on purpose: the build detects licences itself; the labels are only
     for measuring it (:func:`demo_labels`).
@@ -251,6 +267,9 @@ def write_manifest(sdists: dict[DemoPackage, Path], manifest: Path) -> Path:
                     "forks": 0, "license": None})
         for package, path in sorted(sdists.items(), key=lambda item: item[0].repo)
     ]
+    if history_source is not None:
+        lines.append(json.dumps({"name": PROJECT_REPO, "source": str(history_source.resolve()),
+                                 "history": DEMO_HISTORY}))
     partial = manifest.with_name(manifest.name + ".partial")
     partial.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     os.replace(partial, manifest)
@@ -274,4 +293,4 @@ def prepare_demo_corpus(cache_dir: Path | None = None) -> Path:
     downloaded = _download_all([package for package, path in cached.items() if path is None],
                                sdist_dir)
     sdists = {package: path or downloaded[package] for package, path in cached.items()}
-    return write_manifest(sdists, cache_dir / MANIFEST_NAME)
+    return write_manifest(sdists, cache_dir / MANIFEST_NAME, project_checkout())

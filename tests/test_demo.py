@@ -14,9 +14,9 @@ from license_expression import get_spdx_licensing
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from jobs.demo import (DEMO_PACKAGES, MANIFEST_NAME, SDIST_DIR_NAME, DemoCorpusError,
-                       DemoPackage, cached_sdist, demo_labels, download_sdist, is_sdist_of,
-                       prepare_demo_corpus)
+from jobs.demo import (DEMO_HISTORY, DEMO_PACKAGES, MANIFEST_NAME, PROJECT_REPO, PROJECT_ROOT,
+                       SDIST_DIR_NAME, DemoCorpusError, DemoPackage, cached_sdist, demo_labels,
+                       download_sdist, is_sdist_of, prepare_demo_corpus)
 from pipeline.ingest.manifest import read_manifest
 
 _SPDX = get_spdx_licensing()
@@ -147,7 +147,9 @@ def test_manifest_from_a_populated_cache_downloads_nothing(tmp_path, offline_pip
     assert manifest == tmp_path / MANIFEST_NAME
     assert prepare_demo_corpus(tmp_path).read_bytes() == first
 
-    rows = [json.loads(line) for line in first.decode().splitlines()]
+    *rows, project = [json.loads(line) for line in first.decode().splitlines()]
+    assert project == {"name": PROJECT_REPO, "source": str(PROJECT_ROOT),
+                       "history": DEMO_HISTORY}  # the tests run in a git checkout
     assert [row["name"] for row in rows] == sorted(demo_labels())
     for row in rows:
         assert set(row) == {"name", "source", "stars", "forks", "license"}
@@ -156,7 +158,7 @@ def test_manifest_from_a_populated_cache_downloads_nothing(tmp_path, offline_pip
         assert Path(row["source"]).is_absolute()
         assert Path(row["source"]) == paths[row["name"]].resolve()
     entries = read_manifest(manifest)
-    assert [entry.name for entry in entries] == sorted(demo_labels())
+    assert [entry.name for entry in entries] == [*sorted(demo_labels()), PROJECT_REPO]
 
 
 def test_unreachable_index_gives_a_clear_error_and_no_partial_files(tmp_path, offline_pip):
