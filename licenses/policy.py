@@ -9,11 +9,19 @@
 - an id on the allow-list (``licenses/permissive.txt``) is permissive; an id not on it takes the
   class of its category in ScanCode's licence database (:data:`CATEGORY_CLASSES`); an unknown id
   or an expression that does not parse → ``non_permissive``: when in doubt, keep it out.
+
+:class:`LicensePolicyStage` keeps the configured classes. It sees a repository's records
+together (BY_KEY ``repo``), so that an issue, which carries no file licence, takes its
+repository's (``licenses.issue_license = "repository"``): the licence of the repository's root,
+read off its file records in the same build (the input manifest's licence, or the decision of
+the root's licence files that every file without a closer one carries). A repository with no
+such record in the build gives its issues ``no_license``, its ``details`` saying why.
 """
 from __future__ import annotations
 
 import functools
 from importlib import resources
+from typing import Iterable, Iterator
 
 from license_expression import (
     AND,
@@ -24,9 +32,13 @@ from license_expression import (
     Licensing,
 )
 
+import pyarrow as pa
+
 from pipeline.config import LicenseConfig
+from pipeline.ingest.issues import KIND as ISSUE_KIND
 from pipeline.reasons import Reason, exclude
-from pipeline.stage import Stage
+from pipeline.schema import to_batch
+from pipeline.stage import Partitioning, Stage
 
 # Amendments that do not change a licence's type: contributor agreements, trademark and
 # export notices, warranty disclaimers. The Stack v2's list ("non_license_whitelist" in
@@ -183,25 +195,86 @@ def combine_and(expressions) -> str | None:
     return " AND ".join(e if " " not in e else f"({e})" for e in distinct)
 
 
+ISSUE_LICENSES = ("repository", "none")  # the values of LicenseConfig.issue_license
+
+
+def _is_root_licence(record: dict) -> bool:
+    """Whether ``record`` carries its repository's root licence: the manifest's, or that of
+    licence files at the root."""
+    source = record.get("license_source")
+    return record["kind"] != ISSUE_KIND and source is not None and (
+        source == "metadata" or all("/" not in path for path in source.split(";")))
+
+
+def repository_licences(records: Iterable[dict]) -> dict[str, dict]:
+    """Repository -> the licence fields its issues take: those of a record carrying the root's
+    licence (all such records of a repository agree); ``no_license`` with a ``details`` note
+    for a repository that has records but none of them does."""
+    found: dict[str, dict] = {}
+    for record in records:
+        if record["kind"] == ISSUE_KIND or found.get(record["repo"], {}).get("license_source"):
+            continue
+        found[record["repo"]] = ({field: record[field] for field in
+                                  ("license", "license_class", "license_source")}
+                                 if _is_root_licence(record) else
+                                 {"license_class": "no_license", "license_source": None})
+    return found
+
+
 class LicensePolicyStage(Stage):
-    """Excludes records whose ``license_class`` is not kept by the config."""
+    """Excludes records whose ``license_class`` is not kept by the config, after giving each
+    issue its repository's licence (see the module docstring)."""
 
     name = "licenses"
     config_sections = ("licenses",)
     code = ("licenses", "pipeline.reasons")
     reasons = (Reason.NON_PERMISSIVE, Reason.NO_LICENSE)
+    partitioning = Partitioning.BY_KEY
+    key = "repo"
 
     def __init__(self, config: LicenseConfig):
+        if config.issue_license not in ISSUE_LICENSES:
+            raise ValueError(f"licenses.issue_license must be one of {list(ISSUE_LICENSES)}, "
+                             f"got {config.issue_license!r}")
         self.config = config
 
+    def process_batches(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """``process`` over whole repositories: batches come sorted by repository, so the rows
+        are cut where a repository ends, every ``batch_size`` rows or so."""
+        pending: list[dict] = []
+        for batch in batches:
+            pending += batch.to_pylist()
+            if len(pending) >= self.resources.batch_size:
+                cut = len(pending)
+                while cut and pending[cut - 1]["repo"] == pending[-1]["repo"]:
+                    cut -= 1
+                if cut:
+                    yield to_batch(self.process(pending[:cut]))
+                    pending = pending[cut:]
+        if pending:
+            yield to_batch(self.process(pending))
+
     def process(self, records: list[dict]) -> list[dict]:
+        """``records``: every record of each of their repositories."""
+        licences = repository_licences(records)
         out = []
         for record in records:
+            details: dict[str, object] = {}
+            if record["kind"] == ISSUE_KIND:
+                if self.config.issue_license == "none":
+                    out.append(record)
+                    continue
+                record = {**record, "license": None, "license_source": None,
+                          **licences.get(record["repo"], {"license_class": "no_license"})}
+                if record["license_source"] is None:
+                    details["issue_license"] = (
+                        "no file of the repository in the build" if record["repo"] not in
+                        licences else "no licence at the repository's root")
             license_class = record.get("license_class") or "no_license"
             if license_class not in self.config.keep_classes:
                 reason = (Reason.NO_LICENSE if license_class == "no_license"
                           else Reason.NON_PERMISSIVE)
                 record = exclude(record, reason, self.name, license=record.get("license"),
-                                 license_source=record.get("license_source"))
+                                 license_source=record.get("license_source"), **details)
             out.append(record)
         return out

@@ -52,6 +52,48 @@ class CommitConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class IssuesConfig:
+    # GitHub issues (pipeline/ingest/issues.py). Defaults: bigcode-dataset's
+    # preprocessing/filtering_issues.py and utils/utils_issues.py, which StarCoder's issues went
+    # through (Li et al. 2023, "StarCoder", §3, GitHub issues), unless said otherwise.
+    # Conversations of pull requests (issue.pull_request set, PullRequestEvent) are left out
+    # unless asked for: StarCoderData's issues held issues only (issue 12).
+    include_pull_requests: bool = False
+    # A comment over max_comment_lines lines keeps its first (max - tail) and last tail lines
+    # (truncate_long_comments: 80 lines, the last 20 kept).
+    max_comment_lines: int = 80
+    comment_tail_lines: int = 20
+    # Conversations with less text than this are dropped (MIN_CHARS = 200).
+    min_chars: int = 200
+    # A conversation with one author is kept only up to these characters and events
+    # (MAX_CHARS = 7000, "the 96th percentile" in the paper; MAX_EVENTS = 10).
+    single_author_max_chars: int = 7000
+    single_author_max_events: int = 10
+    # Bot authors, whose comments are dropped with the comment that called them
+    # (utils_issues.py: BOT_AUTHORS, BOT_KEYWORDS, BOT_SUFFIXES; compared case-insensitively).
+    # "codecov" and "dependabot" are issue 12's additions to the keywords.
+    bot_authors: tuple[str, ...] = (
+        "apache-hbase", "autorestci", "claassistant", "cmsbuild", "codecov-io",
+        "codecov-commenter", "coveralls", "danger-public", "dnfclas", "msftclas", "pydocteur",
+        "sparkqa", "karma-pr-reporter", "claassistantio", "probot-stale")
+    bot_keywords: tuple[str, ...] = ("[bot]", "botmanager", "bors-", "jenkins", "k8s-",
+                                     "-test-", "travis", "codecov", "dependabot")
+    bot_suffixes: tuple[str, ...] = (
+        "-automaton", "-automation", "-benchmark", "-build", "-deployer", "-cloud", "bot",
+        "-ci", "-linter", "-teamcity", "-test", "-testing", "-service-account")
+    # Natural languages kept, as py3langid names them: StarCoder kept English issues only
+    # (fastText's identifier there; py3langid ships its model inside the package).
+    languages: tuple[str, ...] = ("en",)
+    # Bounds against hostile inputs; BigCode gives none. One line of a GH Archive file: 1 MB,
+    # The Stack's bound on a file (ingest.max_file_bytes); GitHub caps an issue or comment body
+    # at 65,536 characters, so a real event stays far below. A body over that cap is not
+    # GitHub's: its conversation is excluded. A REST API dump file: 50 MB.
+    max_event_bytes: int = 1_000_000
+    max_body_chars: int = 65_536
+    max_dump_bytes: int = 50_000_000
+
+
+@dataclasses.dataclass(frozen=True)
 class IngestConfig:
     # The Stack v1/v2 and StarCoderData drop files over 1 MB (Kocetkov et al. 2022, §3.2).
     max_file_bytes: int = 1_000_000
@@ -81,12 +123,19 @@ class IngestConfig:
     # Git commits of the repositories whose manifest entry gives `history` (section
     # [ingest.commits]).
     commits: CommitConfig = CommitConfig()
+    # GitHub issues inputs of the manifest (section [ingest.issues]).
+    issues: IssuesConfig = IssuesConfig()
 
 
 @dataclasses.dataclass(frozen=True)
 class LicenseConfig:
     # Classes kept by the release; StarCoderData keeps permissive only (Li et al. 2023, §3).
     keep_classes: tuple[str, ...] = ("permissive",)
+    # Issues carry no file licence. "repository": an issue takes the licence of its
+    # repository's root, from the repository's files in the same build (none ingested:
+    # license_none), as BigCode kept the issues of the repositories of its permissive list
+    # (Li et al. 2023, §3); "none": issues are kept whatever their repository's licence.
+    issue_license: str = "repository"
     # ScanCode match score (0-100) below which a match is ignored as a low-score partial
     # match: 60, the bound ScanCode puts on clues (coverage, below). Measured on 113 labelled PyPI/npm
     # packages (the demo corpus and 70 more): the permissive-or-not decisions are the same

@@ -24,6 +24,13 @@ class Reason(str, enum.Enum):
     UNSUPPORTED_LANGUAGE = "unsupported_language"
     NOTEBOOK_INVALID = "notebook_invalid"  # .ipynb that is not a valid nbformat 3 or 4 notebook
     NOTEBOOK_EMPTY = "notebook_empty"  # notebook without a markdown or code cell with text
+    # GitHub issues (pipeline/ingest/issues.py): an event line that is not a JSON event or lacks
+    # a field it needs; then the filters of a conversation, bigcode-dataset's
+    ISSUE_EVENT_INVALID = "issue_event_invalid"
+    ISSUE_BOT = "issue_bot"  # nothing left once bots' comments (and their calls) are dropped
+    ISSUE_TOO_SHORT = "issue_too_short"  # under issues.min_chars of text
+    ISSUE_SINGLE_AUTHOR = "issue_single_author"  # one author, over the characters or events
+    ISSUE_LANGUAGE = "issue_language"  # natural language not in issues.languages
     # git commits (pipeline/ingest/commits.py; TOO_LARGE also for an old content over
     # ingest.commits.max_old_chars)
     COMMIT_FILES_LIMIT = "commit_files_limit"  # one record for a commit over commits.max_files

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 
 from pipeline.filters.base import PathRules, record_text
+from pipeline.ingest.issues import KIND as ISSUE_KIND
 from pipeline.reasons import Reason
 from pipeline.stage import RecordFilter
 
@@ -86,6 +87,11 @@ class GeneratedFilter(RecordFilter):
 
     def __init__(self, header_chars: int):
         self.header_chars = header_chars
+
+    def applies_to(self, record: dict) -> bool:
+        """Not issues: an issue's path names no file and its text is a conversation, which may
+        well quote a generator's banner."""
+        return record["kind"] != ISSUE_KIND
 
     def violation(self, record: dict) -> dict | None:
         by_path = GENERATED_PATHS.match(record["path"])

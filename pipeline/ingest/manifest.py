@@ -1,12 +1,18 @@
-"""The repository manifest: JSON Lines, one repository a line.
+"""The repository manifest: JSON Lines, one repository (or one issues input) a line.
 
 ``{"name": "owner/repo", "source": "<git URL | local git repository | directory | archive>",
 "stars": 0, "forks": 0, "license": null, "history": 100}``; ``stars``, ``forks``, ``license``
 and ``history`` may be left out. ``license`` is the repository's metadata licence (an SPDX
 expression). ``history`` asks a git source for the commits among the last N reachable from
-HEAD as ``commit`` records (:mod:`pipeline.ingest.commits`); left out, no commit records. Blank lines and
-lines starting with ``#`` are skipped; anything else that is not such an object is an error
-that names the file and line.
+HEAD as ``commit`` records (:mod:`pipeline.ingest.commits`); left out, no commit records.
+
+``{"name": "gharchive/2024-01-01", "issues": ["2024-01-01-0.json.gz", "dump.json", ...]}``: a
+GitHub issues input (:mod:`pipeline.ingest.issues`), GH Archive hourly files and REST API dumps
+(paths as given, like a local ``source``); ``name`` only names the input. A line has ``source``
+or ``issues``, never both.
+
+Blank lines and lines starting with ``#`` are skipped; anything else that is not such an object
+is an error that names the file and line.
 """
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ _NAME_PART = re.compile(r"[A-Za-z0-9_.-]+")
 _REQUIRED = ("name", "source")
 _OPTIONAL_COUNTS = ("stars", "forks")
 _FIELDS = frozenset(_REQUIRED + _OPTIONAL_COUNTS + ("license", "history"))
+_ISSUES_FIELDS = frozenset(("name", "issues"))
 
 
 class ManifestError(ValueError):
@@ -37,6 +44,22 @@ class RepoEntry:
     history: int | None = None  # commits of the git history to read as commit records
 
 
+@dataclasses.dataclass(frozen=True)
+class IssuesEntry:
+    """One GitHub issues input: its name and its files, in the manifest's order."""
+
+    name: str
+    issues: tuple[str, ...]
+
+
+def entry_from_dict(values: dict) -> RepoEntry | IssuesEntry:
+    """The entry of a manifest line already read (``dataclasses.asdict`` of one): the reader's
+    side of :func:`read_manifest`."""
+    if "issues" in values:
+        return IssuesEntry(values["name"], tuple(values["issues"]))
+    return RepoEntry(**values)
+
+
 def _is_owner_repo(name: str) -> bool:
     parts = name.split("/")
     return len(parts) == 2 and all(
@@ -44,9 +67,30 @@ def _is_owner_repo(name: str) -> bool:
     )
 
 
-def _entry(values: object, where: str) -> RepoEntry:
+def _issues_entry(values: dict, where: str) -> IssuesEntry:
+    unknown = sorted(set(values) - _ISSUES_FIELDS)
+    if unknown:
+        raise ManifestError(f"{where}: unknown field(s) {unknown} in an issues line; allowed: "
+                            f"{sorted(_ISSUES_FIELDS)}")
+    paths = values["issues"]
+    if (not isinstance(paths, list) or not paths
+            or not all(isinstance(p, str) and p.strip() for p in paths)):
+        raise ManifestError(f"{where}: field 'issues' must be a non-empty list of paths")
+    if len(set(paths)) != len(paths):
+        raise ManifestError(f"{where}: field 'issues' names a path twice")
+    return IssuesEntry(values["name"], tuple(paths))
+
+
+def _entry(values: object, where: str) -> RepoEntry | IssuesEntry:
     if not isinstance(values, dict):
         raise ManifestError(f"{where}: expected a JSON object, got {type(values).__name__}")
+    if "issues" in values:
+        if "source" in values:
+            raise ManifestError(f"{where}: a line has 'source' or 'issues', not both")
+        if not isinstance(values.get("name"), str) or not _is_owner_repo(values["name"]):
+            raise ManifestError(f"{where}: name {values.get('name')!r} is not of the form "
+                                f"owner/repo")
+        return _issues_entry(values, where)
     unknown = sorted(set(values) - _FIELDS)
     if unknown:
         raise ManifestError(f"{where}: unknown field(s) {unknown}; allowed: {sorted(_FIELDS)}")
@@ -75,13 +119,13 @@ def _entry(values: object, where: str) -> RepoEntry:
                      values.get("forks", 0), license_, history)
 
 
-def read_manifest(path: str | Path) -> list[RepoEntry]:
-    """The repositories of the manifest at ``path``, in file order."""
+def read_manifest(path: str | Path) -> list[RepoEntry | IssuesEntry]:
+    """The repositories and issues inputs of the manifest at ``path``, in file order."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         raise ManifestError(f"{path}: not UTF-8 ({error})") from error
-    entries: list[RepoEntry] = []
+    entries: list[RepoEntry | IssuesEntry] = []
     line_of_name: dict[str, int] = {}
     for number, line in enumerate(text.split("\n"), start=1):
         stripped = line.strip()
