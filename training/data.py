@@ -103,9 +103,9 @@ class LanguageStream:
                  rank: int, world_size: int):
         self.language, self.shards, self.config = language, shards, config
         self.seed, self.rank, self.world_size = seed, rank, world_size
-        self.group_rows = [[pq.ParquetFile(path).metadata.row_group(i).num_rows
-                            for i in range(pq.ParquetFile(path).metadata.num_row_groups)]
-                           for path in shards]
+        metadata = [pq.ParquetFile(path).metadata for path in shards]
+        self.group_rows = [[meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+                           for meta in metadata]
         self.rng = np.random.default_rng(_stream_seed(seed, language))
         self.epoch, self.shard_pos, self.row, self.found_in_epoch = 0, 0, rank, 0
         self.buffer: list[dict] = []

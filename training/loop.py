@@ -248,12 +248,12 @@ def samples(model, tokenizer, release: Path, config: TrainConfig, runtime: Runti
     text = next((r["content"] for _, r in heldout_records(release, config.data.heldout_fraction)
                  if r["content"]), "def main():\n")
     cut = max(1, len(text) // 3)
-    limit = config.model.n_positions - SAMPLE_TOKENS
-    prompts = {"completion": tokenizer.encode(text[:cut]).ids[-limit:],
-               "infill": ([tokenizer.token_to_id(FIM_PREFIX)] + tokenizer.encode(text[:cut]).ids
-                          + [tokenizer.token_to_id(FIM_SUFFIX)]
-                          + tokenizer.encode(text[2 * cut:]).ids
-                          + [tokenizer.token_to_id(FIM_MIDDLE)])[-limit:]}
+    room = config.model.n_positions - SAMPLE_TOKENS  # prompt tokens that fit the context
+    prefix, suffix = tokenizer.encode(text[:cut]).ids, tokenizer.encode(text[2 * cut:]).ids
+    prompts = {"completion": prefix[-room:],
+               "infill": [tokenizer.token_to_id(FIM_PREFIX), *prefix[-(room // 2 - 2):],
+                          tokenizer.token_to_id(FIM_SUFFIX), *suffix[:room // 2 - 1],
+                          tokenizer.token_to_id(FIM_MIDDLE)]}
     model.eval()
     results = {}
     for name, ids in prompts.items():
