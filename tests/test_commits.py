@@ -119,11 +119,12 @@ def history(tmp_path_factory) -> tuple[Repo, dict[str, str]]:
     return repo, shas
 
 
-def _ingest(repo: Repo, history: int | None, config: CommitConfig = KEEP_ALL,
-            source: str | None = None, tmp: Path | None = None) -> list[dict]:
-    entry = RepoEntry("acme/widgets", source or str(repo.path), history=history)
-    ingested = ingest_repository(entry, IngestConfig(commits=config), tmp or repo.path.parent,
-                                 lambda path: False)
+def _ingest(source: Path | str, history: int | None, config: CommitConfig = KEEP_ALL,
+            scratch: Path | None = None) -> list[dict]:
+    """The commit records of ``source`` (clones, if any, under ``scratch``)."""
+    entry = RepoEntry("acme/widgets", str(source), history=history)
+    ingested = ingest_repository(entry, IngestConfig(commits=config),
+                                 scratch or Path(source).parent, lambda path: False)
     return [record for record in ingested.records if record["kind"] == "commit"]
 
 
@@ -134,7 +135,7 @@ def _by(records: list[dict]) -> dict[tuple[str, str], dict]:
 def test_every_commit_filter_excludes_with_its_reason(history):
     repo, shas = history
     found = {key: (record["reason"], json.loads(record["details"] or "{}").get("rule"))
-             for key, record in _by(_ingest(repo, 100)).items()}
+             for key, record in _by(_ingest(repo.path, 100)).items()}
     expected = {
         (shas["add"], "LICENSE"): ("unsupported_language", None),
         (shas["add"], "parser.py"): (None, None),
@@ -158,7 +159,7 @@ def test_every_commit_filter_excludes_with_its_reason(history):
         (shas["main"], "guide.md"): (None, None),
     }
     assert found == expected
-    records = _by(_ingest(repo, 100))
+    records = _by(_ingest(repo.path, 100))
     assert json.loads(records[(shas["large_edit"], "table.py")]["details"]) == {
         "max_old_chars": 100_000, "old_chars": 140_012, "side": "old"}
     assert records[(shas["cp1252"], "legacy.py")]["encoding"] not in ("utf-8", "utf-8-sig")
@@ -168,7 +169,7 @@ def test_every_commit_filter_excludes_with_its_reason(history):
 
 def test_merges_are_skipped_and_renames_pair_old_and_new_contents(history):
     repo, shas = history
-    records = _by(_ingest(repo, 100, dataclasses.replace(KEEP_ALL, full_file_share=1.0)))
+    records = _by(_ingest(repo.path, 100, dataclasses.replace(KEEP_ALL, full_file_share=1.0)))
     assert not [key for key in records if key[0] == shas["merge"]]
     renamed = records[(shas["rename"], "reader.py")]["content"]
     before, after = renamed.split("<commit_msg>")[0], renamed.split("<commit_after>")[1]
@@ -181,25 +182,36 @@ def test_merges_are_skipped_and_renames_pair_old_and_new_contents(history):
 
 def test_without_history_there_are_no_commit_records_and_n_counts_back_from_head(history):
     repo, shas = history
-    assert _ingest(repo, None) == [] and _ingest(repo, 0) == []
-    newest = {record["revision"] for record in _ingest(repo, 3)}
+    assert _ingest(repo.path, None) == [] and _ingest(repo.path, 0) == []
+    newest = {record["revision"] for record in _ingest(repo.path, 3)}
     assert newest == {shas["main"], shas["side"]}  # the merge is one of the three
 
 
 def test_a_shallow_clone_is_deepened_to_the_history_asked_for(history, tmp_path):
     repo, _ = history
-    in_place = _ingest(repo, 6)
-    cloned = _ingest(repo, 6, source=repo.path.resolve().as_uri(), tmp=tmp_path)
+    in_place = _ingest(repo.path, 6)
+    cloned = _ingest(repo.path.resolve().as_uri(), 6, scratch=tmp_path)
     assert [r["id"] for r in cloned] == [r["id"] for r in in_place] and len(in_place) >= 5
     assert [r["content"] for r in cloned] == [r["content"] for r in in_place]
 
 
+def test_a_shallow_working_tree_gives_no_records_for_commits_whose_parent_it_lacks(history,
+                                                                                   tmp_path):
+    repo, shas = history
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "-c", "protocol.file.allow=always", "clone", "-q", "--depth", "3",
+                    repo.path.resolve().as_uri(), str(shallow)], check=True)
+    revisions = {record["revision"] for record in _ingest(shallow, 10)}
+    assert revisions == {shas["main"], shas["side"]}  # not the merge, nor their cut-off parent
+
+
 def test_two_runs_give_the_same_records_and_ids_are_content_addressed(history):
     repo, shas = history
-    first, second = _ingest(repo, 100, CommitConfig()), _ingest(repo, 100, CommitConfig())
+    first = _ingest(repo.path, 100, CommitConfig())
+    second = _ingest(repo.path, 100, CommitConfig())
     assert first == second
     assert len({record["id"] for record in first}) == len(first)
-    other_seed = _ingest(repo, 100, CommitConfig(seed=1))
+    other_seed = _ingest(repo.path, 100, CommitConfig(seed=1))
     assert [r["id"] for r in other_seed] == [r["id"] for r in first]
     assert [(r["reason"], r["content"]) for r in other_seed] != \
         [(r["reason"], r["content"]) for r in first]
@@ -207,7 +219,7 @@ def test_two_runs_give_the_same_records_and_ids_are_content_addressed(history):
 
 def test_authors_are_lower_case_emails_and_noreply_logins_and_not_the_committer(history):
     repo, shas = history
-    records = _by(_ingest(repo, 100))
+    records = _by(_ingest(repo.path, 100))
     assert records[(shas["add"], "parser.py")]["authors"] == [
         "12345+octo-dev@users.noreply.github.com", "octo-dev"]
     assert records[(shas["edit"], "parser.py")]["authors"] == ["ann@example.com",
@@ -284,7 +296,7 @@ def test_a_commit_over_the_file_limit_gives_one_excluded_record(tmp_path):
                     .encode()).strip()
     bulk = repo.git("commit-tree", tree, "-p", "HEAD", "-m", "Vendor ten thousand modules").strip()
     repo.git("update-ref", "refs/heads/main", bulk)
-    records = _ingest(repo, 10)
+    records = _ingest(repo.path, 10)
     limited = [r for r in records if r["revision"] == bulk]
     assert len(limited) == 1 and limited[0]["path"] == "" and limited[0]["content"] is None
     assert (limited[0]["reason"], json.loads(limited[0]["details"])) == (
@@ -337,6 +349,6 @@ def test_a_build_releases_commits_without_authors_and_opts_out_a_noreply_login(b
     assert {author for r in private for author in r["authors"]} >= {
         "ann@example.com", "bob@example.net", "octo-dev"}
     counts = built.manifest["counts"]
-    ingested = len(_ingest(repo, 100))
+    ingested = len(_ingest(repo.path, 100))
     assert counts["kept_by_kind"]["commit"] + counts["excluded_by_kind"]["commit"] == ingested
     assert f"  commit: ingested {ingested} = kept" in summary_table(built)
