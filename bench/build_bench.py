@@ -29,7 +29,7 @@ from licenses.files import is_license_file
 from licenses.policy import classify
 from licenses.resolve import resolve_directory
 from pipeline.config import BuildConfig
-from pipeline.ingest import ingest_repository, read_manifest
+from pipeline.ingest import RepoEntry, ingest_repository, read_manifest
 from pipeline.plan import stages_of
 from pipeline.runner import run_plan
 
@@ -61,6 +61,8 @@ def ingest_licence_files(manifest: Path, config: BuildConfig):
     """Each repository's licence files (what the licence sections below measure)."""
     ingested = []
     for entry in read_manifest(manifest):
+        if not isinstance(entry, RepoEntry):  # an issues input has no licence files
+            continue
         with tempfile.TemporaryDirectory() as scratch:
             ingested.append((entry, ingest_repository(entry, config.ingest, Path(scratch),
                                                       is_license_file)))

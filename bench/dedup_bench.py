@@ -46,7 +46,7 @@ from pipeline.config import IngestConfig
 from pipeline.dedup import is_short, minhash_signatures
 from pipeline.dedup.minhash import DEFAULT_NGRAM, DEFAULT_NUM_PERM, DEFAULT_SEED
 from pipeline.dedup.shingles import jaccard, shingle_set
-from pipeline.ingest import ingest_repository, read_manifest
+from pipeline.ingest import RepoEntry, ingest_repository, read_manifest
 
 NUM_PERM, NGRAM, SEED = DEFAULT_NUM_PERM, DEFAULT_NGRAM, DEFAULT_SEED
 # Strata of exact Jaccard for the accuracy pairs (identical shingle sets apart: every
@@ -61,6 +61,8 @@ def load_texts(manifest: Path) -> list[dict]:
     """Records with content (ingest kept them) of every package of the manifest."""
     records = []
     for entry in read_manifest(manifest):
+        if not isinstance(entry, RepoEntry):  # issues: not code
+            continue
         with tempfile.TemporaryDirectory() as scratch:
             repo = ingest_repository(entry, IngestConfig(), Path(scratch), is_license_file)
         records.extend(r for r in repo.records if r["reason"] is None and r["content"])

@@ -14,16 +14,25 @@ as one more function in :data:`SECTIONS`):
   (:func:`pipeline.ingest.notebooks.notebook_records`): notebooks/s, kept and excluded per
   kind. BigCode published no kept share for notebooks (StarCoder gives the sizes of both forms,
   not what its filters left out).
+- ``issues``: GH Archive hourly files generated offline by :mod:`jobs.issues_sample` (the demo's
+  generator) for ``--issue-repos`` repositories, read as ``curate build`` reads an issues line
+  (:func:`pipeline.ingest.issues.issue_records`, the default IssuesConfig): events/s and
+  conversations/s (median of ``--repeats``), exclusions per reason and the share kept, over
+  the bench's files and over the demo's own issues input. The shares are those of the
+  generator's mix, not of real GitHub data. BigCode published no share of issues kept: the
+  StarCoder paper describes its issue filters step by step.
 
 Prints one JSON object, section by section, with the machine it ran on.
 
 Run: ``.venv/bin/python bench/sources_bench.py [--repo .] [--history 100000] [--repeats 3]
-[--cache ~/.cache/stack-curate/demo] [--notebooks PATH ...] [--sections commits,notebooks]``.
+[--cache ~/.cache/stack-curate/demo] [--notebooks PATH ...] [--issue-repos 200]
+[--sections commits,notebooks,issues]``.
 """
 from __future__ import annotations
 
 import argparse
 import collections
+import gzip
 import json
 import os
 import platform
@@ -36,10 +45,12 @@ import zipfile
 from pathlib import Path
 from typing import Callable, Iterator
 
-from jobs.demo import SDIST_DIR_NAME, default_cache_dir
+from jobs.demo import DEMO_ISSUE_REPOS, SDIST_DIR_NAME, default_cache_dir
+from jobs.issues_sample import write_sample
 from pipeline.config import IngestConfig
 from pipeline.ingest.commits import changes, commit_records, history
-from pipeline.ingest.manifest import RepoEntry
+from pipeline.ingest.issues import issue_records, language_identifier
+from pipeline.ingest.manifest import IssuesEntry, RepoEntry
 from pipeline.ingest.notebooks import notebook_records
 from pipeline.ingest.readers import open_snapshot
 from pipeline.ingest.readers.git import ObjectReader, parse_commit
@@ -174,9 +185,43 @@ def notebooks_section(args: argparse.Namespace) -> dict:
             "bigcode": "none published"}
 
 
+def _issue_counts(records: list[dict]) -> dict:
+    conversations = [r for r in records if r["path"].startswith("issues/")]
+    kept = sum(r["reason"] is None for r in conversations)
+    return {"conversations": len(conversations), "kept": kept,
+            "kept_share": round(kept / max(len(conversations), 1), 4),
+            "by_reason": dict(sorted(collections.Counter(
+                r["reason"] or "kept" for r in records).items()))}
+
+
+def issues_section(args: argparse.Namespace) -> dict:
+    """events/s on generated GH Archive hourly files, and the shares kept (see the docstring)."""
+    config = IngestConfig().issues
+    identify = language_identifier()
+    with tempfile.TemporaryDirectory() as scratch:
+        repos = [f"bench/repo-{i:04d}" for i in range(args.issue_repos)]
+        paths = write_sample(Path(scratch) / "bench", repos)
+        demo = write_sample(Path(scratch) / "demo", list(DEMO_ISSUE_REPOS))
+        events = sum(1 for path in paths for _ in gzip.open(path))
+        size = sum(path.stat().st_size for path in paths)
+        entry = IssuesEntry("bench/issues", tuple(str(path) for path in paths))
+        records, seconds = _timed(lambda: issue_records(entry, config, identify), args.repeats)
+        counts = _issue_counts(records)
+        demo_records = issue_records(IssuesEntry("demo/issues", tuple(map(str, demo))),
+                                     config, identify)
+    return {"repositories": len(repos), "events": events, "gzip_bytes": size,
+            "seconds_median": round(seconds, 3), "repeats": args.repeats,
+            "events_per_s": round(events / seconds, 1),
+            "conversations_per_s": round(counts["conversations"] / seconds, 1),
+            "ours": counts, "demo": _issue_counts(demo_records),
+            "bigcode": "no share of issues kept published (the StarCoder paper describes the "
+                       "filters step by step)"}
+
+
 SECTIONS: dict[str, Callable[[argparse.Namespace], dict]] = {
     "commits": commits_section,
     "notebooks": notebooks_section,
+    "issues": issues_section,
 }
 
 
@@ -190,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the demo cache whose sdists are searched for notebooks")
     parser.add_argument("--notebooks", type=Path, nargs="*", default=[],
                         help="more .ipynb files to convert")
+    parser.add_argument("--issue-repos", type=int, default=200,
+                        help="repositories of the generated issues sample (six issues each)")
     parser.add_argument("--sections", default=",".join(SECTIONS))
     args = parser.parse_args(argv)
     out = {"machine": _machine()}

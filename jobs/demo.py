@@ -19,6 +19,11 @@ that the build must detect licences itself.
 Commits (issue 12): when the project is a git checkout (not an installed copy), the manifest also
 names it, read in place at HEAD, with ``history`` :data:`DEMO_HISTORY`: its files and one
 ``commit`` record per file each of its last commits changed.
+
+Issues (issue 12): the demo runs offline, so its GitHub issues are generated at run time, not
+downloaded: :func:`jobs.issues_sample.write_sample` writes three GH Archive hourly files of
+realistic conversations on the repositories of :data:`DEMO_ISSUE_REPOS` under the cache, and
+the manifest's last line names them (``{"name": DEMO_ISSUES_NAME, "issues": [...]}``).
 """
 from __future__ import annotations
 
@@ -32,6 +37,8 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from jobs.issues_sample import write_sample
+
 # Concurrent `pip download` processes. Each one also prepares the sdist's metadata in an isolated
 # build environment (3-18 s a package, mostly CPU). Measured for the 43 sdists with pip's cache
 # off on a shared 2-core machine (load 5-7): 1 worker 461 s, 3 workers 367 s.
@@ -39,6 +46,8 @@ DOWNLOAD_WORKERS = 3
 # Seconds one `pip download` may take, as IngestConfig.clone_timeout_s for one repository fetch.
 DOWNLOAD_TIMEOUT_S = 600
 MANIFEST_NAME = "manifest.jsonl"
+GHARCHIVE_DIR_NAME = "gharchive"
+DEMO_ISSUES_NAME = "gharchive/2024-05-01"
 # The project's own repository in the demo: its name there, and the commits read from its
 # history (all of it: 110 commits on 2026-12-06; 200 leaves room and bounds the demo's time).
 PROJECT_REPO = "stack-curate/stack-curate"
@@ -146,6 +155,10 @@ DEMO_PACKAGES: tuple[DemoPackage, ...] = (
     DemoPackage("yamllint", "1.37.1", "GPL-3.0-or-later",
                 "metadata: License field; the classifier says GPLv3 (not GPLv3+)"),
 )
+
+# The repositories the demo's generated issues belong to: every fifth package, permissive and
+# copyleft ones, so that the licences stage keeps some repositories' issues and not others'.
+DEMO_ISSUE_REPOS: tuple[str, ...] = tuple(package.repo for package in DEMO_PACKAGES[::5])
 
 
 def demo_labels() -> dict[str, str | None]:
@@ -255,9 +268,10 @@ def project_checkout(root: Path = PROJECT_ROOT) -> Path | None:
 
 
 def write_manifest(sdists: dict[DemoPackage, Path], manifest: Path,
-                   history_source: Path | None = None) -> Path:
+                   history_source: Path | None = None, issues: list[Path] = ()) -> Path:
     """Write the repository manifest of ``sdists`` to ``manifest``, sorted by repository name,
-    then, given ``history_source``, the line of the project's repository with its history.
+    then, given ``history_source``, the line of the project's repository with its history,
+    then, given ``issues``, the issues line of those GH Archive files.
 
     ``license`` is null on purpose: the build detects licences itself; the labels are only
     for measuring it (:func:`demo_labels`).
@@ -270,6 +284,9 @@ def write_manifest(sdists: dict[DemoPackage, Path], manifest: Path,
     if history_source is not None:
         lines.append(json.dumps({"name": PROJECT_REPO, "source": str(history_source.resolve()),
                                  "history": DEMO_HISTORY}))
+    if issues:
+        lines.append(json.dumps({"name": DEMO_ISSUES_NAME,
+                                 "issues": [str(path.resolve()) for path in issues]}))
     partial = manifest.with_name(manifest.name + ".partial")
     partial.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     os.replace(partial, manifest)
@@ -293,4 +310,5 @@ def prepare_demo_corpus(cache_dir: Path | None = None) -> Path:
     downloaded = _download_all([package for package, path in cached.items() if path is None],
                                sdist_dir)
     sdists = {package: path or downloaded[package] for package, path in cached.items()}
-    return write_manifest(sdists, cache_dir / MANIFEST_NAME, project_checkout())
+    issues = write_sample(cache_dir / GHARCHIVE_DIR_NAME, list(DEMO_ISSUE_REPOS))
+    return write_manifest(sdists, cache_dir / MANIFEST_NAME, project_checkout(), issues)

@@ -14,30 +14,42 @@ Fields (all strings UTF-8, all hashes lowercase hex):
   blob sha, so the same file at the same path of the same repository keeps its id across
   builds, and any change of its bytes gives a new one (a notebook's two records differ by kind).
   A ``commit`` record's blob sha there is ``<commit sha>:<blob sha of the new contents>``
-  (nothing after the colon for a deletion): one id per file a commit changed.
+  (nothing after the colon for a deletion): one id per file a commit changed. An ``issue``
+  record's is the blob sha of its conversation as read (below).
 - ``kind``: what the record is: ``file``; ``notebook``, a Jupyter notebook as a script in its
   kernel's language; ``notebook_structured``, the same notebook as
   ``<jupyter_start><jupyter_text>...<jupyter_code>...<jupyter_output>...``
   (``pipeline/ingest/notebooks.py``; the two forms are two kinds rather than a ``form`` field,
   so that shards, counts per kind and near dedup's scope keep them apart with no new field);
   or ``repository`` for the one record that accounts for a source that could not be read
-  (later ``issue``). A ``.ipynb`` file gives its two notebook records and no
+  A ``.ipynb`` file gives its two notebook records and no
   ``file`` record: nothing is counted twice. ``commit``: one file a git commit changed, as
   ``<commit_before>OLD<commit_msg>SUBJECT<commit_after>NEW`` (``pipeline/ingest/commits.py``);
   a commit over the files limit, or a history that could not be read, gives one with path "".
-- ``repo``: ``owner/name`` as given in the repository manifest.
-- ``source_url``: where the repository was read from (git URL, local path or archive path).
+  ``issue``: one GitHub issue conversation, as ``<issue_start><issue_comment>Title: ...
+  \nusername_0: ...<issue_comment>username_1: ...<issue_closed>`` with pseudonymised
+  usernames (``pipeline/ingest/issues.py``); an issues input, or a line of one, that could not
+  be read gives one excluded, with ``repo`` the manifest line's name and ``path`` the input's
+  path (``#L<line>`` for a line).
+- ``repo``: ``owner/name`` as given in the repository manifest (for issues: the repository of
+  the events).
+- ``source_url``: where the repository was read from (git URL, local path or archive path);
+  for issues, the issue's page on GitHub.
 - ``revision``: commit sha the file was read at (of the commit, for commit records); null for
   directories and archives.
-- ``revision_date``: committer date of ``revision`` (UTC); null where unknown.
+- ``revision_date``: committer date of ``revision`` (UTC); null where unknown. For issues
+  (``revision`` null), the time of the conversation's last event read.
 - ``path``: POSIX path of the file relative to the repository root (of the ``.ipynb`` file
   for notebook records; of the changed file after the commit, before it for a deletion, for
-  commit records).
+  commit records); ``issues/<number>`` for issue records.
 - ``blob_sha``: git blob sha1 of the raw bytes (``git hash-object``), computed for every
-  source, so files compare across git and archive sources.
+  source, so files compare across git and archive sources. For issues, of the conversation
+  as read (canonical JSON of its title, state and posts, before filters), whose bytes
+  ``size`` counts too.
 - ``language``: language from the extension/filename table (``pipeline/ingest/languages.py``);
   for notebook records, the language of the notebook's kernel (its metadata), named as in
-  that table; null when the file is of no language the build keeps.
+  that table; null when the file is of no language the build keeps, and for issues (prose:
+  their shards are ``data/issue/unknown/``).
 - ``extension``: lowercase extension without the dot (``py``, ``ipynb``); empty when there is
   none.
 - ``size``: size of the raw bytes (of the whole ``.ipynb`` file for notebook records; of the
@@ -47,7 +59,8 @@ Fields (all strings UTF-8, all hashes lowercase hex):
   excluded records unless the config keeps it.
 - ``content_hash``: sha256 of the UTF-8 encoded ``content``: the key of exact dedup; after the
   PII stage, the hash of the redacted content as released.
-- ``license``: SPDX expression that applies to the file; null when none was found.
+- ``license``: SPDX expression that applies to the file; null when none was found. Issues
+  take their repository's root licence in the licences stage (``licenses.issue_license``).
 - ``license_class``: ``permissive`` | ``no_license`` | ``non_permissive``.
 - ``license_source``: ``metadata`` (the manifest's licence) or the repository path of the
   licence file(s) the decision came from, ``;``-separated; null with ``no_license``.

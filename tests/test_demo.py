@@ -14,8 +14,8 @@ from license_expression import get_spdx_licensing
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from jobs.demo import (DEMO_HISTORY, DEMO_PACKAGES, MANIFEST_NAME, PROJECT_REPO, PROJECT_ROOT,
-                       SDIST_DIR_NAME, DemoCorpusError, DemoPackage, cached_sdist, demo_labels,
+from jobs.demo import (DEMO_HISTORY, DEMO_ISSUES_NAME, DEMO_PACKAGES, GHARCHIVE_DIR_NAME,
+                       MANIFEST_NAME, PROJECT_REPO, PROJECT_ROOT, SDIST_DIR_NAME, DemoCorpusError, DemoPackage, cached_sdist, demo_labels,
                        download_sdist, is_sdist_of, prepare_demo_corpus)
 from pipeline.ingest.manifest import read_manifest
 
@@ -147,9 +147,11 @@ def test_manifest_from_a_populated_cache_downloads_nothing(tmp_path, offline_pip
     assert manifest == tmp_path / MANIFEST_NAME
     assert prepare_demo_corpus(tmp_path).read_bytes() == first
 
-    *rows, project = [json.loads(line) for line in first.decode().splitlines()]
+    *rows, project, issues = [json.loads(line) for line in first.decode().splitlines()]
     assert project == {"name": PROJECT_REPO, "source": str(PROJECT_ROOT),
                        "history": DEMO_HISTORY}  # the tests run in a git checkout
+    assert issues == {"name": DEMO_ISSUES_NAME, "issues": [  # generated offline, last hour first
+        str(tmp_path / GHARCHIVE_DIR_NAME / f"2024-05-01-{hour}.json.gz") for hour in (2, 1, 0)]}
     assert [row["name"] for row in rows] == sorted(demo_labels())
     for row in rows:
         assert set(row) == {"name", "source", "stars", "forks", "license"}
@@ -158,7 +160,8 @@ def test_manifest_from_a_populated_cache_downloads_nothing(tmp_path, offline_pip
         assert Path(row["source"]).is_absolute()
         assert Path(row["source"]) == paths[row["name"]].resolve()
     entries = read_manifest(manifest)
-    assert [entry.name for entry in entries] == [*sorted(demo_labels()), PROJECT_REPO]
+    assert [entry.name for entry in entries] == [*sorted(demo_labels()), PROJECT_REPO,
+                                                 DEMO_ISSUES_NAME]
 
 
 def test_unreachable_index_gives_a_clear_error_and_no_partial_files(tmp_path, offline_pip):
@@ -176,7 +179,7 @@ def test_unreachable_index_gives_a_clear_error_and_no_partial_files(tmp_path, of
     assert "check network/proxy or pass --repos with your own manifest" in message
     assert "Traceback" not in message
     assert sorted(path.name for path in (tmp_path / SDIST_DIR_NAME).iterdir()) == before
-    assert sorted(path.name for path in tmp_path.iterdir()) == [SDIST_DIR_NAME]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [SDIST_DIR_NAME]  # nor the issues files
 
 
 _IN_TREE_BACKEND = '''
