@@ -183,6 +183,13 @@ def test_merges_are_skipped_and_renames_pair_old_and_new_contents(history):
 def test_without_history_there_are_no_commit_records_and_n_counts_back_from_head(history):
     repo, shas = history
     assert _ingest(repo.path, None) == [] and _ingest(repo.path, 0) == []
+    plain = repo.path.parent / "plain"
+    plain.mkdir(exist_ok=True)
+    (plain / "a.py").write_text(PARSER)
+    [unavailable] = _ingest(plain, 5)
+    assert (unavailable["reason"], unavailable["path"], json.loads(unavailable["details"])) == (
+        "source_unavailable", "", {"error": "history asked of a source that is not a git "
+                                            "repository"})
     newest = {record["revision"] for record in _ingest(repo.path, 3)}
     assert newest == {shas["main"], shas["side"]}  # the merge is one of the three
 

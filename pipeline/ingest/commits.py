@@ -217,8 +217,8 @@ def history(git_dir: str, count: int) -> list[str]:
     if count <= 0:
         return []
     shas = run_git(git_dir, ["rev-list", f"--max-count={count}", "HEAD"]).decode().split()
-    shallow_file = Path(git_dir, run_git(git_dir, ["rev-parse", "--git-path", "shallow"])
-                        .decode().strip())
+    # git names the file relative to the working directory, as it was given the git directory
+    shallow_file = Path(run_git(git_dir, ["rev-parse", "--git-path", "shallow"]).decode().strip())
     edge = set(shallow_file.read_text().split()) if shallow_file.is_file() else set()
     return [sha for sha in shas if sha not in edge]
 
@@ -359,10 +359,12 @@ class _CommitReader:
 
 def commit_records(entry: RepoEntry, snapshot: Snapshot, config: IngestConfig,
                    stage: str) -> Iterator[dict]:
-    """The ``commit`` records of ``entry``'s history (none without ``history`` or a git
-    source); SourceError when the history cannot be read."""
-    if not entry.history or snapshot.git_dir is None:
+    """The ``commit`` records of ``entry``'s history (none without ``history``); SourceError
+    when the history cannot be read, or a history is asked of a source that has none."""
+    if not entry.history:
         return
+    if snapshot.git_dir is None:
+        raise SourceError("history asked of a source that is not a git repository")
     if snapshot.deepen is not None:
         snapshot.deepen(entry.history + 1)
     reader = ObjectReader(snapshot.git_dir)
