@@ -88,7 +88,6 @@ class Change:
     old_sha: str  # _NULL_SHA where the file did not exist
     new_sha: str  # _NULL_SHA where the commit deletes it
     path: str  # after the commit (before it for a deletion), as git names it
-    old_path: str  # before the commit (differs for renames and copies)
 
     @property
     def deleted(self) -> bool:
@@ -238,8 +237,7 @@ def changes(git_dir: str, commit: CommitObject) -> list[Change]:
         if status[0] in "RC":  # renames and copies name the old path, then the new
             names.append(fields[index].decode("utf-8", "surrogateescape"))
             index += 1
-        path = names[0] if new_sha == _NULL_SHA else names[-1]
-        found.append(Change(old_mode, new_mode, old_sha, new_sha, path, names[0]))
+        found.append(Change(old_mode, new_mode, old_sha, new_sha, names[-1]))
     return found
 
 
@@ -254,6 +252,7 @@ class _CommitReader:
     stage: str
 
     def record(self, commit: CommitObject, path: str, blob_sha: str | None, **fields) -> dict:
+        """A commit record of ``path`` with the commit's and the repository's fields."""
         key = f"{commit.sha}:{blob_sha or ''}"
         return new_record(
             id=record_id(COMMIT_KIND, self.entry.name, path, key), kind=COMMIT_KIND,
@@ -272,6 +271,8 @@ class _CommitReader:
         return found[2]
 
     def commit_records(self, sha: str) -> list[dict]:
+        """The records of commit ``sha``: none for a merge, one over the files limit, else one
+        per changed file."""
         found = self.reader.read(sha)
         if found is None:
             raise SourceError(f"commit {sha} missing from the repository")
