@@ -23,6 +23,7 @@ from pii.baseline import RegexBaselineDetector
 from pii.entities import ENTITIES, NAME, USERNAME, Span, resolve_overlaps
 from pii.names import GIVEN_NAMES, name_words
 from pii.redact import PLACEHOLDERS
+from pipeline.report import PAGE_STYLE, bar_plot, html_section, html_table, largest
 from pipeline.shards import resolve_release
 
 DETECTOR = "audit-lexicon"
@@ -167,31 +168,43 @@ def render_markdown(report: AuditReport) -> str:
 
 
 def render_html(report: AuditReport) -> str:
-    """The same content as :func:`render_markdown`, as a self-contained HTML page."""
-    def table(header: list[str], body: list[list[object]]) -> str:
-        head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-        rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row)
-                       + "</tr>" for row in body)
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-
-    languages = [[language, f"{report.megabytes_by_language[language]:.2f}",
-                  *(report.residual_by_language.get(language, {}).get(label, 0)
-                    for label in ENTITIES)] for language in sorted(report.megabytes_by_language)]
-    examples = [[label, e["masked"], e["language"], str(e["id"])[:12], e["context"]]
+    """The same content as :func:`render_markdown`, as a self-contained HTML page that leads
+    with plots: spans redacted and residual per entity, residual per MB in the languages that
+    hold most of the release; languages with nothing residual fold below the table."""
+    per_megabyte = {language: sum(counts.values()) / report.megabytes_by_language[language]
+                    for language, counts in report.residual_by_language.items()
+                    if report.megabytes_by_language[language] and sum(counts.values())}
+    heavy = [language for language, _ in largest(dict(report.megabytes_by_language))]
+    with_residual = [language for language in heavy if language in per_megabyte]
+    rows = [(language, f"{report.megabytes_by_language[language]:.2f}",
+             *(report.residual_by_language.get(language, {}).get(label, 0)
+               for label in ENTITIES))
+            for language in with_residual + [lang for lang in heavy if lang not in per_megabyte]]
+    examples = [(label, e["masked"], e["language"], str(e["id"])[:12], e["context"])
                 for label in ENTITIES for e in report.examples.get(label, [])]
+    entity_rows = _rows(report)
+    sections = [
+        html_section("Redacted by the build", bar_plot(
+            "Spans redacted, per entity", [(label, n) for label, n, _, _ in entity_rows if n],
+            "spans") if any(report.redacted.values()) else None,
+            html_table(("entity", "redacted by the build", "residual", "residual per MB"),
+                       entity_rows, folded_after=len(entity_rows))),
+        html_section("Residual per language", bar_plot(
+            "Residual spans per MB (largest languages first)",
+            [(language, per_megabyte[language]) for language in with_residual], "per MB")
+            if with_residual else None,
+            html_table(("language", "MB", *ENTITIES), rows,
+                       folded_after=max(len(with_residual), 1))),
+        html_section("Masked examples", None,
+                     html_table(("entity", "masked", "language", "record", "context"),
+                                examples, folded_after=len(examples))),
+    ]
     title = html.escape(f"PII audit of {report.release}")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>"
-            "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
-            "td,th{border:1px solid #ccc;padding:4px 8px}td{font-family:monospace}</style></head>"
-            f"<body><h1>{title}</h1><p>{report.files} files, {report.megabytes:.2f} MB. Residual"
-            " = found by independent detectors after redaction (their false positives "
-            "included).</p>"
-            + table(["entity", "redacted by the build", "residual", "residual per MB"],
-                    [list(r) for r in _rows(report)])
-            + "<h2>Residual per language</h2>" + table(["language", "MB", *ENTITIES], languages)
-            + "<h2>Masked examples</h2>"
-            + table(["entity", "masked", "language", "record", "context"], examples)
-            + "</body></html>\n")
+    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{title}</title>"
+            f"<style>{PAGE_STYLE}</style></head><body><h1>{title}</h1>"
+            f"<p class=summary>{report.files:,} files, {report.megabytes:.2f} MB. Residual = "
+            "found by independent detectors after redaction (their false positives included)."
+            f"</p>{''.join(sections)}</body></html>\n")
 
 
 def write_reports(report: AuditReport, out_dir: Path) -> tuple[Path, Path]:

@@ -12,12 +12,14 @@ from licenses.policy import LicensePolicyStage
 from optout.membership import MembershipIndex
 from optout.stage import OptOutStage
 from pii.stage import PiiStage
+from pipeline.card import DatasetCard
 from pipeline.config import BuildConfig
 from pipeline.decontam.stage import DecontaminationStage
 from pipeline.dedup.exact import ExactDedupStage
 from pipeline.dedup.near import NearDedupStage
 from pipeline.filters import QualityStage
 from pipeline.ingest.stage import IngestStage
+from pipeline.report import GovernanceReport
 from pipeline.stage import Partitioning, ReleaseStep, Stage
 
 BUILD_PLAN: tuple[type[Stage], ...] = (
@@ -33,6 +35,8 @@ BUILD_PLAN: tuple[type[Stage], ...] = (
 
 RELEASE_STEPS: tuple[type[ReleaseStep], ...] = (
     MembershipIndex,     # membership/: Bloom filter of 50-character n-grams, repositories
+    GovernanceReport,    # report.html: plots and tables of what the release holds and left out
+    DatasetCard,         # README.md: the dataset card, from the manifest (last: it reads theirs)
 )
 
 

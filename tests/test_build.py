@@ -24,6 +24,7 @@ from pipeline.ingest.manifest import read_manifest
 from pipeline.plan import BUILD_PLAN, stages_of
 from pipeline.reasons import Reason, exclude
 from pipeline.runner import run_plan
+from pipeline.shards import file_sha256
 from pipeline.stage import Stage
 
 GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.invalid",
@@ -394,3 +395,49 @@ def test_build_on_a_standalone_cluster_matches_local_and_gives_pii_tasks_a_gpu(
                 process.terminate()
                 process.wait(timeout=60)
         logs.close()
+
+
+def test_the_release_explains_itself_with_a_dataset_card(built):
+    import datasets
+    from huggingface_hub import DatasetCard
+
+    card = DatasetCard((built.release_dir / "README.md").read_text(encoding="utf-8"))
+    counts = built.manifest["counts"]
+    assert card.data.license == ["mit"] and card.data.language == ["code"]
+    assert card.data.size_categories == ["n<1K"]
+    assert [config["config_name"] for config in card.data.configs] == [
+        "default", *sorted(counts["kept_by_language"])]
+    assert f"{counts['kept']:,} records are released of {counts['ingested']:,}" in card.text
+    assert "`near_dedup.threshold` | `0.7` | BigCode's near-dedup" in card.text
+    everything = datasets.load_dataset(str(built.release_dir), split="train")
+    python = datasets.load_dataset(str(built.release_dir), "python", split="train")
+    assert everything.num_rows == counts["kept"]
+    assert python.num_rows == counts["kept_by_language"]["python"] > 0
+    assert built.manifest["card"]["sha256"] == file_sha256(built.release_dir / "README.md")
+
+
+def test_the_governance_report_opens_offline_in_chromium_with_its_plots(built, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian's chromium is not installed: `make test` installs it")
+    report = built.release_dir / "report.html"
+    assert built.manifest["report"]["sha256"] == file_sha256(report)
+    requested: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True)
+        page = browser.new_page()
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(report.as_uri())
+        images = page.locator("img")
+        assert images.count() >= 3
+        widths = images.evaluate_all("(all) => all.map(i => i.complete && i.naturalWidth)")
+        assert all(width and width > 100 for width in widths)
+        assert "records kept of" in page.locator("p.summary").inner_text()
+        assert page.locator("h2").all_inner_texts()[:3] == [
+            "Kept records per language", "Licences", "From ingest to release"]
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        browser.close()
+    assert all(url.startswith(("file:", "data:")) for url in requested)
+    assert (tmp_path / "report.png").stat().st_size > 10_000

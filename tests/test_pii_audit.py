@@ -75,3 +75,34 @@ def test_regex_baseline_finds_each_kind_and_skips_non_public_ips():
     found = {(s.label, text[s.start:s.end]) for s in spans}
     assert found == {("EMAIL", "ana.lima@corp.io"), ("IP_ADDRESS", "52.14.3.9"),
                      ("KEY", key), ("PASSWORD", "Xq7#pLm2vR")}
+
+
+def test_the_audit_page_leads_with_plots_and_folds_clean_languages_in_chromium(tmp_path):
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    from pii.audit import AuditReport
+
+    report = AuditReport(release="demo", files=3, megabytes=3.0)
+    report.redacted.update({"EMAIL": 4, "NAME": 2})
+    report.residual.update({"EMAIL": 1})
+    report.residual_by_language["python"]["EMAIL"] = 1
+    report.megabytes_by_language.update({"python": 2.0, "cobol": 0.5, "ada": 0.5})
+    page_path = tmp_path / "audit.html"
+    page_path.write_text(render_html(report), encoding="utf-8")
+    executable = shutil.which("chromium")
+    assert executable, "Debian's chromium is not installed: `make test` installs it"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True)
+        page = browser.new_page()
+        page.goto(page_path.as_uri())
+        assert page.locator("h2").all_inner_texts() == [
+            "Redacted by the build", "Residual per language", "Masked examples"]
+        widths = page.locator("img").evaluate_all("(all) => all.map(i => i.naturalWidth)")
+        assert len(widths) == 2 and all(width > 100 for width in widths)
+        languages = page.locator("section:nth-of-type(2) table").first.locator("tbody tr td:first-child")
+        assert languages.all_inner_texts() == ["python"]  # the rest folded
+        assert not page.locator("details").first.get_attribute("open")
+        page.screenshot(path=str(tmp_path / "audit.png"), full_page=True)
+        browser.close()
