@@ -82,7 +82,7 @@ _SIGNED_OFF = re.compile(r"^Signed-off-by: .+<.+>")
 _SEPARATOR = re.compile(r"_{20,}")
 # GitHub logins: letters, digits and single hyphens, at most 39 characters.
 _LOGIN_CHARS = "A-Za-z0-9-"
-_MENTION = re.compile(rf"(?<![{_LOGIN_CHARS}._%+@])@([A-Za-z0-9][{_LOGIN_CHARS}]{{0,38}})")
+_MENTION = re.compile(rf"(?<![._%+@{_LOGIN_CHARS}])@([A-Za-z0-9][{_LOGIN_CHARS}]{{0,38}})")
 
 
 class EventError(ValueError):
@@ -124,7 +124,6 @@ class IssueSnapshot:
     title: str
     closed: bool
     opening: Post
-    is_pull_request: bool
 
 
 @dataclasses.dataclass
@@ -193,11 +192,11 @@ def _number(issue: dict, prefix: str) -> int:
     return number
 
 
-def _snapshot(repo: str, issue: dict, event_time: str, event_id: str, pull_request: bool,
+def _snapshot(repo: str, issue: dict, event_time: str, event_id: str,
               prefix: str) -> IssueSnapshot:
     return IssueSnapshot(repo, _number(issue, prefix), _text(issue.get("title"), "title"),
                          issue.get("state") == "closed" or issue.get("merged") is True,
-                         _post(issue, None, event_time, event_id, prefix), pull_request)
+                         _post(issue, None, event_time, event_id, prefix))
 
 
 def read_event(event: Any, config: IssuesConfig) -> tuple[IssueSnapshot, Post | None] | None:
@@ -218,7 +217,7 @@ def read_event(event: Any, config: IssuesConfig) -> tuple[IssueSnapshot, Post | 
     pull_request = kind == PULL_REQUEST_EVENT or bool(issue.get("pull_request"))
     if pull_request and not config.include_pull_requests:
         return None
-    snapshot = _snapshot(repo, issue, event_time, event_id, pull_request, f"payload.{name}.")
+    snapshot = _snapshot(repo, issue, event_time, event_id, f"payload.{name}.")
     if kind != "IssueCommentEvent":
         return snapshot, None
     comment = _field(payload, "comment", prefix="payload.")
@@ -240,11 +239,10 @@ def read_dump_issue(issue: Any, config: IssuesConfig) -> list[tuple[IssueSnapsho
         raise EventError("an issue is a JSON object")
     url = _text(_field(issue, "repository_url"), "repository_url")
     repo = "/".join(url.rstrip("/").split("/")[-2:])
-    pull_request = bool(issue.get("pull_request"))
-    if pull_request and not config.include_pull_requests:
+    if issue.get("pull_request") and not config.include_pull_requests:
         return []
     updated = _text(issue.get("updated_at"), "updated_at")
-    snapshot = _snapshot(repo, issue, updated, "", pull_request, "")
+    snapshot = _snapshot(repo, issue, updated, "", "")
     comments = issue.get("comments")
     if not isinstance(comments, list):
         raise EventError("field comments is not the list of the issue's comments")
