@@ -12,7 +12,7 @@ on the stage's own config sections, its code version and fingerprint (model weig
 version, the opt-out registry's state; the manifest records each), the schema version and the key of the stage before it (the input manifest's sha256
 for the first): a rerun resumes every stage whose key is unchanged, so a new ``[pii]`` reruns
 PII and the release only, a new ``[filters]`` the quality stage onwards. The release (shards,
-``excluded/``, the plan's release steps' files such as ``membership/``, ``manifest.json``,
+``excluded/``, the plan's release steps' files (``membership/``, ``signatures/``), ``manifest.json``,
 ``CURRENT``) is written on every run.
 
 Runs as ``curate build`` or ``spark-submit jobs/build.py --repos M --out DIR``.
@@ -42,7 +42,7 @@ from pipeline.config import BuildConfig, config_hash, config_to_dict, stable_has
 from pipeline.ingest.manifest import read_manifest
 from pipeline.plan import BUILD_PLAN, release_steps_of, stages_of
 from pipeline.schema import RECORD_SCHEMA, SCHEMA_VERSION, STAGE_SCHEMA
-from pipeline.shards import (ShardInfo, switch_current, write_excluded_shards,
+from pipeline.shards import (KEPT_ORDER, ShardInfo, switch_current, write_excluded_shards,
                              write_kept_shards, write_manifest, write_private_authors)
 from pipeline.stage import Partitioning, SourceStage, Stage, StageCounters
 
@@ -306,7 +306,7 @@ class Build:
         kept = self._read_stage(len(self.stages) - 1).where(F.col("reason").isNull())
         partitions = int(self.spark.conf.get("spark.sql.shuffle.partitions"))
         kept_infos = (kept.repartition(partitions, "kind", "language")
-                      .sortWithinPartitions("kind", "language", "id")
+                      .sortWithinPartitions(*KEPT_ORDER)
                       .mapInArrow(_write_release_task(str(pending), self.config, write_kept_shards),
                                   spark_ddl(_SHARD_INFO_SCHEMA)).collect())
         excluded = self._excluded_all()

@@ -26,8 +26,8 @@ from pyspark.sql.window import Window
 
 from jobs.spark import spark_type
 from pipeline.config import NearDedupConfig
-from pipeline.dedup import band_hashes, cluster_group, minhash_signatures
-from pipeline.dedup.minhash import shingle_hashes, signatures_of
+from pipeline.dedup import cluster_group, minhash_signatures
+from pipeline.dedup.near import band_keys
 from pipeline.schema import EXCLUSION_FIELDS
 
 STAGE = "near_dedup"
@@ -48,13 +48,10 @@ def _band_task(config: NearDedupConfig, text_column: str, id_column: str,
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             texts = [text or "" for text in batch.column(text_column).to_pylist()]
-            shingles = shingle_hashes(texts, ngram=config.ngram, tokenizer=config.tokenizer)
-            long_enough = np.flatnonzero(np.diff(shingles.offsets) > 0)  # short: no shingle
+            long_enough, buckets = band_keys(texts, config)  # short texts: no shingle, none
             if not len(long_enough):
                 continue
-            signatures = signatures_of(shingles, num_perm=config.num_perm, seed=config.seed)
-            buckets = band_hashes(signatures[long_enough], config.bands,
-                                  config.rows).view(np.int64)
+            buckets = buckets.view(np.int64)
             rows = pa.array(np.repeat(long_enough, config.bands))
             ids = batch.column(id_column).take(rows)
             scopes = (batch.column(scope_column).take(rows).cast(pa.string()) if scope_column

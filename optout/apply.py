@@ -1,14 +1,24 @@
 """``curate optout apply``: the next patch version of a published release without the records
-that verified opt-out requests cover.
+that verified opt-out requests cover, and, ``--with-copies``, without their near-copies in other
+repositories.
 
 Only shards that hold such records are rewritten (with the release's own writer settings);
 every other shard, and the old ``excluded/``, is carried over byte-identical (a hard link, else
 a copy), checked against the old manifest's sha256. The removed records join ``excluded/`` in
 shards of their own (reason ``opt_out``, the request id in ``details``, no content). The plan's
-release steps (:data:`pipeline.plan.RELEASE_STEPS`: the membership index) are written anew from
-the new version's shards, so its index never lists a removed record. The new
+release steps (:data:`pipeline.plan.RELEASE_STEPS`: the membership index, the signatures) are
+written anew from the new version's shards, so its index never lists a removed record. The new
 manifest keeps ``kept + excluded = ingested``, records the requests applied and points at the
 previous version; ``CHANGELOG.md`` and ``changelog.json`` say what went, per request.
+
+Near-copies (:func:`optout.signatures.find_copies`): kept records of the same kind in another
+repository whose content reaches the near dedup's threshold against a covered record (candidates
+from the release's ``signatures/``, verified on the shards' content). Their ``details`` name the
+request and the record they copy (``copy_of``) with the similarity. Exact and near duplicates
+that the build excluded in favour of a covered record (their ``duplicate_of``) are not in the
+release: they stay excluded, and the changelog counts them. Copies are found only of records
+the apply removes: a later ``--with-copies`` cannot find copies of records an earlier apply
+(or the build's opt-out stage) took out, as their content is gone.
 
 Crash safety: the new version is assembled in ``releases/.vX.Y.Z.pending``, renamed into place
 and only then made ``CURRENT``. Until that switch the previous release is untouched and
@@ -20,7 +30,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
-import os
 import re
 import shutil
 from pathlib import Path
@@ -31,11 +40,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from optout.enforce import OptOuts, opt_out
+from optout.signatures import Copy, find_copies
 from pipeline.config import BuildConfig, ShardConfig, config_from_dict
 from pipeline.plan import RELEASE_STEPS, release_steps_of
 from pipeline.schema import RECORD_SCHEMA
-from pipeline.shards import (ShardInfo, file_sha256, resolve_release, switch_current,
-                             write_excluded_shards, write_manifest, write_shard)
+from pipeline.shards import (ShardInfo, file_sha256, link_or_copy, resolve_release,
+                             switch_current, write_excluded_shards, write_manifest, write_shard)
 
 APPLY_STAGE = "optout_apply"  # the ``stage`` of the records an apply removes
 STEPS = ("carried", "rewritten", "excluded", "indexed", "manifest", "changelog", "renamed",
@@ -62,26 +72,35 @@ class ApplyPlan:
     manifest: dict[str, Any]  # its manifest
     version: str  # the version it publishes
     optouts: OptOuts
-    rewrite: tuple[str, ...]  # kept shards holding covered records
+    rewrite: tuple[str, ...]  # kept shards holding covered records or their copies
     removals: dict[int, collections.Counter]  # request id -> repository -> records
+    with_copies: bool = False  # whether near-copies in other repositories go too
+    copies: tuple[Copy, ...] = ()  # those near-copies, by id
+    # request id -> excluded records whose ``duplicate_of`` is a record it removes
+    duplicates_left: dict[int, int] = dataclasses.field(default_factory=dict)
 
     @property
     def removed(self) -> int:
-        return sum(sum(repos.values()) for repos in self.removals.values())
+        """Records removed: those the requests cover and their near-copies."""
+        return sum(sum(repos.values()) for repos in self.removals.values()) + len(self.copies)
 
     @property
     def config(self) -> BuildConfig:
-        """The release's config as apply uses it: the shards' writer settings and the release
-        steps' sections (their defaults where the release predates a section)."""
-        recorded = self.manifest["config"]
-        sections = ["shards", *(section for step in RELEASE_STEPS
-                                for section in step.config_sections)]
-        return config_from_dict({section: recorded[section] for section in sections
-                                 if section in recorded})
+        return release_config(self.manifest)
 
     @property
     def shard_config(self) -> ShardConfig:
         return self.config.shards
+
+
+def release_config(manifest: dict[str, Any]) -> BuildConfig:
+    """A release's config as apply uses it: the shards' writer settings and the release
+    steps' sections (their defaults where the release predates a section)."""
+    recorded = manifest["config"]
+    sections = ["shards", *(section for step in RELEASE_STEPS
+                            for section in step.config_sections)]
+    return config_from_dict({section: recorded[section] for section in sections
+                             if section in recorded})
 
 
 def _read_manifest(release: Path) -> dict[str, Any]:
@@ -120,28 +139,55 @@ def _requests_of(table: pa.Table, optouts: OptOuts) -> pa.Array:
     return pa.array(optouts.requests_for(table.column("repo").to_pylist()), pa.int64())
 
 
-def plan_apply(release: Path, home: Path | None) -> ApplyPlan:
-    """Read the release's ``repo`` columns and the registry: what an apply would do."""
+def _read_shard(path: Path, columns: list[str]) -> pa.Table:
+    try:
+        return pq.read_table(path, columns=columns)
+    except (OSError, pa.ArrowException) as error:
+        raise ValueError(f"{path} cannot be read ({error}): the release is damaged; nothing "
+                         "published") from error
+
+
+def _duplicates_left(release: Path, manifest: dict[str, Any], removed: dict[str, int]
+                     ) -> dict[int, int]:
+    """Per request id: the excluded records of ``release`` whose ``duplicate_of`` is a record
+    it removes (``removed``: id -> request id). They stay excluded."""
+    left: collections.Counter = collections.Counter()
+    for shard in manifest["excluded_shards"]:
+        column = _read_shard(release / shard["path"], ["duplicate_of"]).column(0)
+        left.update(removed[kept] for kept in column.drop_null().to_pylist() if kept in removed)
+    return dict(sorted(left.items()))
+
+
+def plan_apply(release: Path, home: Path | None, with_copies: bool = False) -> ApplyPlan:
+    """Read the release's ``repo`` columns and the registry (and, ``with_copies``, its
+    signatures and the candidates' content): what an apply would do."""
     source, out_dir = _current_release(release)
     manifest = _read_manifest(source)
     version = next_patch(manifest["release"])
     optouts = OptOuts.from_registry(home, required=True)
-    rewrite = []
+    covered: dict[str, dict[int, int]] = {}  # shard -> row -> request id
+    removed: dict[str, int] = {}  # record id -> request id
     removals: dict[int, collections.Counter] = collections.defaultdict(collections.Counter)
     for shard in manifest["shards"]:
-        try:
-            table = pq.read_table(source / shard["path"], columns=["repo"])
-        except (OSError, pa.ArrowException) as error:
-            raise ValueError(f"{source / shard['path']} cannot be read ({error}): the release "
-                             "is damaged; nothing published") from error
-        request_ids = _requests_of(table, optouts).to_pylist()
-        for repo, request_id in zip(table.column("repo").to_pylist(), request_ids):
-            if request_id is not None:
-                removals[request_id][repo] += 1
-        if any(request_id is not None for request_id in request_ids):
-            rewrite.append(shard["path"])
-    return ApplyPlan(out_dir, source, manifest, version, optouts, tuple(rewrite),
-                     dict(sorted(removals.items())))
+        table = _read_shard(source / shard["path"], ["repo"])
+        rows = {row: request_id for row, request_id in
+                enumerate(_requests_of(table, optouts).to_pylist()) if request_id is not None}
+        if not rows:
+            continue
+        covered[shard["path"]] = rows
+        repos = table.column("repo").to_pylist()
+        ids = _read_shard(source / shard["path"], ["id"]).column("id").to_pylist()
+        for row, request_id in rows.items():
+            removals[request_id][repos[row]] += 1
+            removed[ids[row]] = request_id
+    copies = tuple(find_copies(source, manifest, covered, release_config(manifest).near_dedup)
+                   if with_copies else ())
+    removed.update((copy.id, copy.request) for copy in copies)
+    touched = covered.keys() | {copy.shard for copy in copies}
+    rewrite = tuple(shard["path"] for shard in manifest["shards"] if shard["path"] in touched)
+    return ApplyPlan(out_dir, source, manifest, version, optouts, rewrite,
+                     dict(sorted(removals.items())), with_copies, copies,
+                     _duplicates_left(source, manifest, removed) if removed else {})
 
 
 def _check_sha256(path: Path, sha256: str, shard: Path) -> None:
@@ -155,25 +201,30 @@ def _carry(source: Path, target: Path, sha256: str) -> None:
     """``source`` at ``target`` as a hard link (a copy across file systems), checked against
     the sha256 the old manifest gives it."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
+    link_or_copy(source, target)
     _check_sha256(target, sha256, source)
 
 
 def _rewrite(plan: ApplyPlan, path: str, sha256: str, pending: Path
              ) -> tuple[ShardInfo | None, list[dict]]:
-    """Shard ``path`` without its covered records (None when none is left) and the removed
-    records, marked excluded."""
+    """Shard ``path`` without its covered records and their near-copies (None when none is
+    left) and the removed records, marked excluded (a copy's details: ``copy_of``)."""
     source = plan.source / path
     _check_sha256(source, sha256, source)
     table = pq.read_table(source, schema=RECORD_SCHEMA)
     request_ids = _requests_of(table, plan.optouts)
-    covered = pc.is_valid(request_ids)
+    copies = {copy.id: copy for copy in plan.copies if copy.shard == path}
+    copied = pa.array([record_id in copies for record_id in table.column("id").to_pylist()],
+                      pa.bool_())
+    covered = pc.or_(pc.is_valid(request_ids), copied)
     kept = table.filter(pc.invert(covered))
-    removed = [opt_out(record, request_id, APPLY_STAGE) for record, request_id in zip(
-        table.filter(covered).to_pylist(), request_ids.filter(covered).to_pylist())]
+    threshold = plan.config.near_dedup.threshold
+    removed = [opt_out(record, request_id, APPLY_STAGE) if request_id is not None else
+               opt_out(record, copies[record["id"]].request, APPLY_STAGE,
+                       copy_of=copies[record["id"]].copy_of,
+                       similarity=copies[record["id"]].similarity, threshold=threshold)
+               for record, request_id in zip(table.filter(covered).to_pylist(),
+                                             request_ids.filter(covered).to_pylist())]
     info = write_shard(kept, pending, path, plan.shard_config) if kept.num_rows else None
     return info, removed
 
@@ -224,15 +275,25 @@ def next_manifest(plan: ApplyPlan, shards: list[ShardInfo], excluded_shards: lis
 
 
 def changelog(plan: ApplyPlan) -> dict[str, Any]:
-    """What the new version changed, per request: records and repositories removed."""
+    """What the new version changed, per request: records and repositories removed, their
+    near-copies removed in other repositories (with ``--with-copies``), and the duplicates
+    of removed records that the build had excluded and that stay so."""
     requests = {request["id"]: request for request in plan.optouts.requests()}
+    copies: dict[int, collections.Counter] = collections.defaultdict(collections.Counter)
+    for copy in plan.copies:
+        copies[copy.request][copy.repo] += 1
     return {
         "release": plan.version,
         "previous": plan.manifest["release"],
         "registry_state_hash": plan.optouts.state_hash,
         "removed_records": plan.removed,
+        "with_copies": plan.with_copies,
+        "removed_copies": len(plan.copies),
         "requests": [{**requests[request_id], "records": sum(repos.values()),
-                      "repositories": sorted(repos)}
+                      "repositories": sorted(repos),
+                      "copies": sum(copies[request_id].values()),
+                      "copy_repositories": sorted(copies[request_id]),
+                      "duplicates_left_excluded": plan.duplicates_left.get(request_id, 0)}
                      for request_id, repos in plan.removals.items()],
         "shards_rewritten": list(plan.rewrite),
         "shards_carried": len(plan.manifest["shards"]) - len(plan.rewrite),
@@ -241,16 +302,25 @@ def changelog(plan: ApplyPlan) -> dict[str, Any]:
 
 def changelog_markdown(log: dict[str, Any]) -> str:
     """``CHANGELOG.md`` of :func:`changelog`."""
+    copies = ("near-copies in other repositories removed too (--with-copies)"
+              if log["with_copies"] else "near-copies not looked for (no --with-copies)")
     lines = [f"# {log['release']}", "",
              f"Changes since {log['previous']}: the records of verified opt-out requests "
-             f"removed (registry state {log['registry_state_hash'][:12]}).", "",
-             "| request | kind | target | records | repositories |", "|---|---|---|---|---|"]
+             f"removed (registry state {log['registry_state_hash'][:12]}); {copies}.", "",
+             "| request | kind | target | records | repositories | near-copies | their "
+             "repositories | duplicates left excluded |", "|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r['id']} | {r['kind']} | {r['target']} | {r['records']} | "
-              f"{', '.join(r['repositories'])} |" for r in log["requests"]]
-    lines += ["", f"{log['removed_records']} records removed; "
-              f"{len(log['shards_rewritten'])} shards rewritten, {log['shards_carried']} "
-              "carried over unchanged. Removed records are listed in excluded/ with reason "
-              "opt_out and the request id, without their content.", ""]
+              f"{', '.join(r['repositories'])} | {r['copies']} | "
+              f"{', '.join(r['copy_repositories'])} | {r['duplicates_left_excluded']} |"
+              for r in log["requests"]]
+    lines += ["", f"{log['removed_records']} records removed ({log['removed_copies']} of them "
+              f"near-copies); {len(log['shards_rewritten'])} shards rewritten, "
+              f"{log['shards_carried']} carried over unchanged. Removed records are listed in "
+              "excluded/ with reason opt_out and the request id (a near-copy also with "
+              "copy_of, the id of the record it copies, and its similarity), without their "
+              "content. Duplicates left excluded: records the build had excluded as exact or "
+              "near duplicates of a removed record (duplicate_of); they stay out of the "
+              "release.", ""]
     return "\n".join(lines)
 
 

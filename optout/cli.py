@@ -108,18 +108,22 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _apply(args: argparse.Namespace) -> int:
-    plan = plan_apply(args.release, args.home)
+    plan = plan_apply(args.release, args.home, with_copies=args.with_copies)
     shards = len(plan.manifest["shards"])
     print(f"{plan.source}: {len(plan.optouts.requests())} verified request(s), registry state "
           f"{plan.optouts.state_hash[:12]}")
     for entry in changelog(plan)["requests"]:
+        copies = (f"; {entry['copies']} near-copies in {len(entry['copy_repositories'])} other "
+                  "repositories" if plan.with_copies else "")
         print(f"  request {entry['id']} ({entry['kind']} {entry['target']}): "
-              f"{entry['records']} record(s) in {len(entry['repositories'])} repositories")
+              f"{entry['records']} record(s) in {len(entry['repositories'])} repositories"
+              f"{copies}")
     if not plan.removed:
         print(f"nothing to apply: no record of {plan.source.name} is covered by a verified "
               "request; no version published")
         return 0
-    summary = (f"{plan.removed} record(s) out, {len(plan.rewrite)} of {shards} shards "
+    copies = f" ({len(plan.copies)} near-copies)" if plan.with_copies else ""
+    summary = (f"{plan.removed} record(s) out{copies}, {len(plan.rewrite)} of {shards} shards "
                f"rewritten, {shards - len(plan.rewrite)} carried over")
     if args.dry_run:
         print(f"dry run: {plan.version} would have {summary}; nothing written")
@@ -210,6 +214,10 @@ def add_optout_commands(commands: argparse._SubParsersAction) -> None:
     apply.add_argument("release", type=Path, metavar="RELEASE_DIR",
                        help="a build's output directory (its CURRENT release) or that release's "
                             "directory")
+    apply.add_argument("--with-copies", action="store_true",
+                       help="also remove near-copies (the build's near-dedup measure and "
+                            "threshold) of the covered records found in other repositories, "
+                            "from the release's signatures/")
     apply.add_argument("--dry-run", action="store_true",
                        help="report what would be removed; write nothing")
     apply.set_defaults(run=_apply)

@@ -84,8 +84,9 @@ class OptOuts:
         return any(author in users for names in authors or () for author in names or ())
 
 
-def opt_out(record: dict, request_id: int, stage: str) -> dict:
-    """``record`` excluded for request ``request_id`` by ``stage``, its content dropped."""
-    marked = exclude(record, Reason.OPT_OUT, stage, request=request_id)
+def opt_out(record: dict, request_id: int, stage: str, **details: Any) -> dict:
+    """``record`` excluded for request ``request_id`` by ``stage`` (more ``details`` if
+    given), its content dropped."""
+    marked = exclude(record, Reason.OPT_OUT, stage, request=request_id, **details)
     marked["content"] = None
     return marked

@@ -187,6 +187,19 @@ class MembershipConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class SignaturesConfig:
+    # LSH bands x rows of the band keys kept beside every release for every released record
+    # (optout/signatures.py), from which `curate optout apply --with-copies` finds near-copies
+    # of opted-out files (candidates, then verified as the near dedup verifies). Not the
+    # build's 25 x 10: two records that share one of its bands were compared by the build, so
+    # no kept pair there reaches the threshold, and at Jaccard 0.7 the build finds only half
+    # the pairs (1 - (1 - 0.7^10)^25 = 0.51). 32 x 5 finds a pair at 0.7 with probability
+    # 1 - (1 - 0.7^5)^32 = 0.997 (0.8: 1.0; 0.5: 0.64 and 0.3: 0.075, verified away).
+    bands: int = 32
+    rows: int = 5
+
+
+@dataclasses.dataclass(frozen=True)
 class FilterConfig:
     # StarCoderData's filters (Li et al. 2023, "StarCoder", §3.1 and bigcode-dataset
     # preprocessing/filtering.py): lines longer than 1000 characters, mean line length
@@ -312,6 +325,7 @@ class BuildConfig:
     pii: PiiConfig = PiiConfig()
     shards: ShardConfig = ShardConfig()
     membership: MembershipConfig = MembershipConfig()
+    signatures: SignaturesConfig = SignaturesConfig()
     release_version: str = "v1.0.0"
 
 

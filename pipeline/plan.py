@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from licenses.policy import LicensePolicyStage
 from optout.membership import MembershipIndex
+from optout.signatures import ReleaseSignatures
 from optout.stage import OptOutStage
 from pii.stage import PiiStage
 from pipeline.card import DatasetCard
@@ -35,6 +36,7 @@ BUILD_PLAN: tuple[type[Stage], ...] = (
 
 RELEASE_STEPS: tuple[type[ReleaseStep], ...] = (
     MembershipIndex,     # membership/: Bloom filter of 50-character n-grams, repositories
+    ReleaseSignatures,   # signatures/: LSH band keys of every record, for near-copies of opt-outs
     GovernanceReport,    # report.html: plots and tables of what the release holds and left out
     DatasetCard,         # README.md: the dataset card, from the manifest (last: it reads theirs)
 )

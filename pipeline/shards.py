@@ -2,8 +2,9 @@
 
 ```
 OUT/releases/<version>/
-  data/<kind>/<language>/part-00000.parquet   kept records, sorted by id, zstd
+  data/<kind>/<language>/part-00000.parquet   kept records by repository and id, zstd
   excluded/part-00000.parquet                  every excluded record with its reason
+  signatures/data/<kind>/<language>/...        LSH band keys of each shard's records
   manifest.json                                schema version, config hash, counts, shards
 OUT/CURRENT                                    name of the current version
 OUT/private/authors/part-00000.parquet         who wrote what: never published (see below)
@@ -37,6 +38,10 @@ EXCLUDED_DIR = "excluded"
 DATA_DIR = "data"
 AUTHORS_DIR = "private/authors"
 UNKNOWN_LANGUAGE = "unknown"
+# The order of the kept records in the shards: a repository's records of one (kind, language)
+# lie together, so opting out a repository rewrites one shard of each group it has records in
+# (usually), not every shard that a random id order would scatter them over.
+KEPT_ORDER = ("kind", "language", "repo", "id")
 _SAFE_NAME = re.compile(r"[^a-z0-9+#._-]")
 
 
@@ -66,6 +71,14 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """``source`` at ``target`` as a hard link, a copy across file systems."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def _split_by_size(rows: Iterable[dict], target_bytes: int) -> Iterator[list[dict]]:
@@ -108,7 +121,7 @@ def write_group(rows: Iterable[dict], release_dir: Path, relative_dir: str,
 
 def write_kept_shards(rows: Iterable[dict], release_dir: Path, config: ShardConfig
                       ) -> list[ShardInfo]:
-    """Write kept rows sorted by (kind, language, id): one shard series per group."""
+    """Write kept rows sorted by :data:`KEPT_ORDER`: one shard series per (kind, language)."""
     infos = []
     for (kind, language), group in itertools.groupby(
             rows, key=lambda row: (row["kind"], row["language"])):

@@ -9,7 +9,8 @@ over Arrow batches
 over every kept record at once (``process_dataset``; on Spark such a step has an engine-native
 implementation in ``jobs/``). The engines (:mod:`pipeline.runner` in one process,
 ``jobs/build.py`` on Spark) run the stages of :mod:`pipeline.plan` in order; the plan's release
-steps (:class:`ReleaseStep`: the membership index) then write files beside the release's shards.
+steps (:class:`ReleaseStep`: the membership index, the near-copy signatures) then write files
+beside the release's shards.
 
 Stages never drop a record: an excluded record leaves a stage marked with its reason
 (:func:`pipeline.reasons.exclude`), so ``kept + excluded = in`` holds for each of them.

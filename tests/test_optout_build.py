@@ -22,6 +22,7 @@ from optout.enforce import OptOuts
 from optout.registry import Registry, new_request
 from optout.stage import OptOutStage
 from pipeline.config import BuildConfig, OptOutConfig, ShardConfig
+from pipeline.dedup.near import band_keys, similarities
 from pipeline.plan import stages_of
 from pipeline.schema import new_record, to_batch
 from pipeline.shards import file_sha256
@@ -33,6 +34,30 @@ SHARED = "def shared(values):\n    return sorted(set(values))\n"  # in octo-cat'
 SETTINGS = "ADMIN_EMAIL = 'lena.okafor@fastmail.net'\n"
 # Small shards, so a language holds several: some to rewrite, some to carry over.
 SHARDS = ShardConfig(target_shard_bytes=700)
+
+
+def _engine_function(i: int, changed: bool = False) -> str:
+    verb = VERBS[(i + 5 if changed else i) % 10]
+    noun, limit = NOUNS[(i * 3 + changed) % 10], i * 7 + changed
+    return (f"def {verb}_{noun}_{i}(state, limit={limit}):\n"
+            f"    items = state.get('{noun}s', [])[:limit]\n"
+            f"    total = sum(len(item) for item in items) + {limit}\n"
+            f"    return {{'{verb}': total, 'count': len(items)}}\n\n")
+
+
+VERBS = ("load", "parse", "merge", "split", "render", "cache", "index", "score", "route", "flush")
+NOUNS = ("frame", "token", "bucket", "ledger", "packet", "window", "cursor", "record", "socket",
+         "column")
+# acme/tools' engine.py (opted out with its repository), a near-copy in mirror/kit with 2 of
+# its 12 functions changed (Jaccard 0.739 >= 0.7, yet in no LSH bucket of the build's 25 x 10
+# bands, so the build kept both) and a file there that shares 3 of its functions (Jaccard
+# 0.205; it shares a band key of the release's signatures with engine.py: a candidate that
+# verification turns down).
+ENGINE = "".join(_engine_function(i) for i in range(12))
+ENGINE_COPY = "".join(_engine_function(i, changed=i in (3, 9)) for i in range(12))
+SHARES_LINES = "".join([*(_engine_function(i) for i in (1, 9, 10)), *(
+    f"class Holder11_{j}:\n    def __init__(self, value):\n"
+    f"        self.value_{j} = value * {j + 11}\n\n" for j in range(8))])
 
 
 def _functions(prefix: str, count: int, mark: str = "") -> dict[str, str]:
@@ -52,7 +77,9 @@ REPOS = {
                  "main.go": "package main\n\nfunc main() {\n\tprintln(1)\n}\n",
                  "README.md": "# Lib\n\nA small library used by the tests.\n",
                  "long_line.py": "x = '" + "a" * 1500 + "'\n"},  # max_line_length
-    "acme/tools": {"tools.py": f"# {MARK}\ndef tool():\n    return 'tool'\n"},
+    "acme/tools": {"tools.py": f"# {MARK}\ndef tool():\n    return 'tool'\n",
+                   "engine.py": ENGINE},
+    "mirror/kit": {"engine_copy.py": ENGINE_COPY, "holders.py": SHARES_LINES},
     "pending/gamma": _functions("gamma", 3),
     "rejected/delta": _functions("delta", 2),
     "withdrawn/eps": _functions("eps", 2),
@@ -218,7 +245,7 @@ def test_verified_owner_and_repository_are_excluded_with_their_request(after, ho
         {r["repo"] for r in kept}
     opted = [r for r in excluded if r["reason"] == "opt_out"]
     assert {r["repo"] for r in opted} == {"Octo-Cat/alpha", "octo-cat/beta", "acme/tools"}
-    assert len(opted) == 8 + 2 + 1
+    assert len(opted) == 8 + 2 + 2
     for record in opted:
         target = "acme/tools" if record["repo"] == "acme/tools" else "octo-cat"
         assert json.loads(record["details"]) == {"request": ids[target]}
@@ -274,6 +301,14 @@ def applied(before, homes, tmp_path_factory) -> Path:
     """``before``'s release with the verified requests applied, uninterrupted."""
     out = _published(before, tmp_path_factory.mktemp("applied"), "out")
     publish(plan_apply(out, homes["verified"]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def applied_copies(before, homes, tmp_path_factory) -> Path:
+    """``before``'s release with the verified requests applied ``--with-copies``."""
+    out = _published(before, tmp_path_factory.mktemp("applied-copies"), "out")
+    publish(plan_apply(out, homes["verified"], with_copies=True))
     return out
 
 
@@ -346,8 +381,11 @@ def test_apply_writes_a_changelog_per_request_without_content(applied, homes):
     ids = {r["target"]: r["id"] for r in OptOuts.from_registry(homes["verified"]).requests()}
     assert [(r["id"], r["records"], r["repositories"]) for r in log["requests"]] == [
         (ids["octo-cat"], 10, ["Octo-Cat/alpha", "octo-cat/beta"]),
-        (ids["acme/tools"], 1, ["acme/tools"])]
-    assert (log["release"], log["previous"], log["removed_records"]) == ("v1.0.1", "v1.0.0", 11)
+        (ids["acme/tools"], 2, ["acme/tools"])]
+    assert (log["release"], log["previous"], log["removed_records"]) == ("v1.0.1", "v1.0.0", 12)
+    assert (log["with_copies"], log["removed_copies"]) == (False, 0)
+    # acme/lib's shared.py, excluded by the build as a duplicate of Octo-Cat/alpha's, stays out
+    assert [r["duplicates_left_excluded"] for r in log["requests"]] == [1, 0]
     markdown = (new_dir / "CHANGELOG.md").read_text()
     assert "| octo-cat | 10 | Octo-Cat/alpha, octo-cat/beta |" in markdown
     for text in (markdown, json.dumps(log)):
@@ -367,14 +405,15 @@ def test_dry_run_reports_and_writes_nothing(before, homes, tmp_path, capsys):
     tree = _tree(out)
     code, printed, _ = _curate(capsys, "optout", "apply", str(out), "--dry-run", "--home",
                                str(homes["verified"]))
-    assert code == 0 and "dry run: v1.0.1 would have 11 record(s) out" in printed
+    assert code == 0 and "dry run: v1.0.1 would have 12 record(s) out" in printed
     assert "(user octo-cat): 10 record(s) in 2 repositories" in printed
     assert _tree(out) == tree
 
 
+@pytest.mark.parametrize("with_copies", [False, True], ids=["plain", "with-copies"])
 @pytest.mark.parametrize("step", STEPS)
 def test_a_crash_at_any_step_leaves_the_release_and_a_rerun_finishes(
-        before, homes, applied, tmp_path, capsys, step):
+        before, homes, applied, applied_copies, tmp_path, capsys, step, with_copies):
     out = _published(before, tmp_path, "crash")
 
     def crash(done: str) -> None:
@@ -382,7 +421,7 @@ def test_a_crash_at_any_step_leaves_the_release_and_a_rerun_finishes(
             raise KeyboardInterrupt(f"killed after {step}")
 
     with pytest.raises(KeyboardInterrupt):
-        publish(plan_apply(out, homes["verified"]), after_step=crash)
+        publish(plan_apply(out, homes["verified"], with_copies), after_step=crash)
     if step != "switched":  # the previous release stays valid and current
         assert (out / "CURRENT").read_text().strip() == "v1.0.0"
         manifest = json.loads((before.release_dir / "manifest.json").read_text())
@@ -390,10 +429,12 @@ def test_a_crash_at_any_step_leaves_the_release_and_a_rerun_finishes(
             assert file_sha256(out / "releases" / "v1.0.0" / shard["path"]) == shard["sha256"]
     code, printed, _ = _curate(capsys, "optout", "apply", str(out / "releases" / "v1.0.0")
                                if step != "switched" else str(out),
-                               "--home", str(homes["verified"]))
+                               "--home", str(homes["verified"]),
+                               *(["--with-copies"] if with_copies else []))
     assert code == 0
     assert ("nothing to apply" in printed) == (step == "switched")
-    assert _tree(out) == _tree(applied)  # byte for byte, no pending directory left
+    # byte for byte, no pending directory left
+    assert _tree(out) == _tree(applied_copies if with_copies else applied)
 
 
 def test_bad_input_is_a_one_line_error(before, homes, applied, tmp_path, capsys):
@@ -424,3 +465,118 @@ def test_bad_input_is_a_one_line_error(before, homes, applied, tmp_path, capsys)
         assert error.count("\n") == 1
         assert (damaged / "CURRENT").read_text().strip() == "v1.0.0"
         assert not (damaged / "releases" / "v1.0.1").exists()
+
+
+# --- near-copies and their signatures ---------------------------------------------------
+
+def _signature_rows(release: Path) -> dict[str, dict]:
+    """The rows of every signatures file the release's manifest lists, by id, checked
+    against the manifest and against the shard they describe, row by row."""
+    manifest = json.loads((release / "manifest.json").read_text())
+    entry = manifest["signatures"]
+    assert [item["shard"] for item in entry["files"]] == [s["path"] for s in manifest["shards"]]
+    rows = {}
+    for item, shard in zip(entry["files"], manifest["shards"]):
+        assert item["shard_sha256"] == shard["sha256"]
+        assert file_sha256(release / item["path"]) == item["sha256"]
+        table = pq.read_table(release / item["path"])
+        assert table.column_names == ["id", "repo", "kind", "bands"]
+        assert table.column("id").to_pylist() == \
+            pq.read_table(release / shard["path"], columns=["id"]).column("id").to_pylist()
+        rows.update((row["id"], row) for row in table.to_pylist())
+    assert entry["bytes"] == sum(item["bytes"] for item in entry["files"])
+    assert entry["fraction_of_shard_bytes"] == entry["bytes"] / sum(
+        s["bytes"] for s in manifest["shards"])
+    return rows
+
+
+def test_signatures_cover_every_kept_record_after_build_and_apply(before, applied,
+                                                                  applied_copies):
+    config = BuildConfig()
+    for release in (before.release_dir, applied / "releases" / "v1.0.1",
+                    applied_copies / "releases" / "v1.0.1"):
+        kept = _read(release, "data")
+        rows = _signature_rows(release)
+        assert set(rows) == {r["id"] for r in kept}
+        texts = [r["content"] for r in kept]
+        long_enough, keys = band_keys(texts, config.near_dedup, config.signatures.bands,
+                                      config.signatures.rows)
+        expected = {kept[i]["id"]: keys[row].astype("uint32").tolist()
+                    for row, i in enumerate(long_enough)}
+        assert {record_id: row["bands"] for record_id, row in rows.items()} == \
+            {r["id"]: expected.get(r["id"]) for r in kept}  # null: too short to match
+        assert any(row["bands"] is None for row in rows.values())
+    old, new = applied / "releases" / "v1.0.0", applied / "releases" / "v1.0.1"
+    manifest = json.loads((new / "manifest.json").read_text())
+    old_files = {i["shard"]: i for i in json.loads((old / "manifest.json").read_text())[
+        "signatures"]["files"]}
+    for item in manifest["signatures"]["files"]:  # a carried shard's file is linked
+        if old_files.get(item["shard"], {}).get("shard_sha256") == item["shard_sha256"]:
+            assert os.stat(new / item["path"]).st_ino == os.stat(old / item["path"]).st_ino
+
+
+def test_with_copies_removes_a_near_copy_in_another_repository(before, applied, applied_copies,
+                                                               homes):
+    ids = {r["target"]: r["id"] for r in OptOuts.from_registry(homes["verified"]).requests()}
+    old = {(r["repo"], r["path"]): r for r in _read(before.release_dir, "data")}
+    original, copy, unrelated = (old[("acme/tools", "engine.py")],
+                                 old[("mirror/kit", "engine_copy.py")],
+                                 old[("mirror/kit", "holders.py")])
+    near = BuildConfig().near_dedup
+    # the build kept the copy (its LSH missed the pair), which the build's measure calls a copy
+    similarity, unrelated_similarity = similarities(
+        original["content"], [copy["content"], unrelated["content"]], near)
+    assert similarity >= near.threshold > unrelated_similarity
+    signatures = _signature_rows(before.release_dir)
+    assert set(signatures[original["id"]]["bands"]) & set(signatures[unrelated["id"]]["bands"])
+
+    plain = {(r["repo"], r["path"]) for r in _read(applied / "releases" / "v1.0.1", "data")}
+    new_dir = applied_copies / "releases" / "v1.0.1"
+    kept = {(r["repo"], r["path"]) for r in _read(new_dir, "data")}
+    assert ("mirror/kit", "engine_copy.py") in plain and ("mirror/kit", "holders.py") in plain
+    assert kept == plain - {("mirror/kit", "engine_copy.py")}
+    excluded = {r["id"]: r for r in _read(new_dir, "excluded")}
+    assert (excluded[copy["id"]]["reason"], excluded[copy["id"]]["stage"],
+            excluded[copy["id"]]["content"]) == ("opt_out", APPLY_STAGE, None)
+    assert json.loads(excluded[copy["id"]]["details"]) == {
+        "request": ids["acme/tools"], "copy_of": original["id"], "similarity": similarity,
+        "threshold": near.threshold}
+
+    log = json.loads((new_dir / "changelog.json").read_text())
+    assert (log["with_copies"], log["removed_records"], log["removed_copies"]) == (True, 13, 1)
+    assert [(r["id"], r["records"], r["copies"], r["copy_repositories"])
+            for r in log["requests"]] == [(ids["octo-cat"], 10, 0, []),
+                                          (ids["acme/tools"], 2, 1, ["mirror/kit"])]
+    assert "| acme/tools | 2 | acme/tools | 1 | mirror/kit | 0 |" in \
+        (new_dir / "CHANGELOG.md").read_text()
+    counts = json.loads((new_dir / "manifest.json").read_text())["counts"]
+    assert counts["kept"] + counts["excluded"] == counts["ingested"]
+    assert counts["excluded_by_reason"]["opt_out"] == 13
+
+
+def test_dry_run_with_copies_reports_them_and_writes_nothing(before, homes, tmp_path, capsys):
+    out = _published(before, tmp_path, "dry-copies")
+    tree = _tree(out)
+    code, printed, _ = _curate(capsys, "optout", "apply", str(out), "--dry-run",
+                               "--with-copies", "--home", str(homes["verified"]))
+    assert code == 0 and "would have 13 record(s) out (1 near-copies)" in printed
+    assert "(repo acme/tools): 2 record(s) in 1 repositories; 1 near-copies in 1 other " \
+        "repositories" in printed
+    assert _tree(out) == tree
+
+
+def test_with_copies_needs_the_signatures(before, homes, tmp_path, capsys):
+    out = _published(before, tmp_path, "unsigned")
+    manifest_path = out / "releases" / "v1.0.0" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    signatures = manifest.pop("signatures")
+    manifest_path.write_text(json.dumps(manifest))
+    code, _, error = _curate(capsys, "optout", "apply", str(out), "--with-copies", "--home",
+                             str(homes["verified"]))
+    assert code == 2 and "has no signatures (signatures/)" in error and error.count("\n") == 1
+    manifest_path.write_text(json.dumps({**manifest, "signatures": signatures}))
+    (out / "releases" / "v1.0.0" / signatures["files"][0]["path"]).write_bytes(b"cut")
+    code, _, error = _curate(capsys, "optout", "apply", str(out), "--with-copies", "--home",
+                             str(homes["verified"]))
+    assert code == 2 and "the release is damaged; nothing published" in error
+    assert not (out / "releases" / "v1.0.1").exists()

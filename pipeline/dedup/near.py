@@ -35,7 +35,8 @@ import numpy as np
 
 from pipeline.config import NearDedupConfig
 from pipeline.dedup.keep import keep_key
-from pipeline.dedup.minhash import minhash_signatures, shingle_hashes, signatures_of
+from pipeline.dedup.minhash import (is_short, minhash_signatures, shingle_hashes,
+                                    signatures_of)
 from pipeline.dedup.shingles import DEFAULT_TOKENIZER, jaccard, shingle_set, tokens
 from pipeline.reasons import Reason, exclude
 from pipeline.stage import Partitioning, Stage
@@ -265,13 +266,44 @@ def cluster_group(records: list[dict], threshold: float, ngram: int, verify: boo
     return out
 
 
+def band_keys(texts: list[str], config: NearDedupConfig, bands: int | None = None,
+              rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The LSH band keys of ``texts``, of the MinHash signatures the near dedup makes
+    (``config``'s shingles, permutations and seed): the indices of the texts with shingles
+    (int64; short texts have none and match nothing) and their ``(len(indices), bands)``
+    uint64 :func:`band_hashes`. ``bands`` and ``rows``: ``config``'s unless given."""
+    bands, rows = bands or config.bands, rows or config.rows
+    shingles = shingle_hashes(texts, ngram=config.ngram, tokenizer=config.tokenizer)
+    long_enough = np.flatnonzero(np.diff(shingles.offsets) > 0)
+    if not len(long_enough):
+        return long_enough, np.empty((0, bands), dtype=_U64)
+    signatures = signatures_of(shingles, num_perm=config.num_perm, seed=config.seed)
+    return long_enough, band_hashes(signatures[long_enough], bands, rows)
+
+
+def similarities(text: str, others: list[str], config: NearDedupConfig) -> list[float]:
+    """The similarity the near dedup measures between ``text`` and each of ``others``: the
+    exact Jaccard of their shingle sets (``verify_jaccard``), else the MinHash estimate; 0.0
+    where either is short (no shingle), as :func:`cluster_group` matches nothing there."""
+    if config.verify_jaccard:
+        mine = shingle_set(text, config.ngram, config.tokenizer)
+        sets = [shingle_set(other, config.ngram, config.tokenizer) for other in others]
+        return [jaccard(mine, other) if mine and other else 0.0 for other in sets]
+    texts = [text, *others]
+    short = is_short(texts, ngram=config.ngram, tokenizer=config.tokenizer)
+    signatures = minhash_signatures(texts, num_perm=config.num_perm, ngram=config.ngram,
+                                    seed=config.seed, tokenizer=config.tokenizer)
+    shares = np.count_nonzero(signatures[1:] == signatures[0], axis=1) / config.num_perm
+    return [0.0 if short[0] or short[i + 1] else float(share)
+            for i, share in enumerate(shares)]
+
+
 def candidate_groups(texts: list[str], config: NearDedupConfig,
                      scopes: list[str] | None = None) -> list[list[int]]:
     """Indices of ``texts`` that share an LSH bucket with another of the same scope (when
     ``scopes`` gives one per text), as connected components (each sorted; short texts, with no
     shingle, in none): what ``jobs/near_dedup.py`` finds with Spark, in one process."""
-    shingles = shingle_hashes(texts, ngram=config.ngram, tokenizer=config.tokenizer)
-    long_enough = np.flatnonzero(np.diff(shingles.offsets) > 0)
+    long_enough, buckets = band_keys(texts, config)
     parent = list(range(len(texts)))
 
     def root(i: int) -> int:
@@ -280,15 +312,12 @@ def candidate_groups(texts: list[str], config: NearDedupConfig,
             i = parent[i]
         return i
 
-    if len(long_enough):
-        signatures = signatures_of(shingles, num_perm=config.num_perm, seed=config.seed)
-        buckets = band_hashes(signatures[long_enough], config.bands, config.rows)
-        first_in_bucket: dict[tuple[str | None, int, int], int] = {}
-        for row, index in enumerate(long_enough):
-            scope = scopes[index] if scopes is not None else None
-            for band, bucket in enumerate(buckets[row].tolist()):
-                other = first_in_bucket.setdefault((scope, band, bucket), int(index))
-                parent[root(int(index))] = root(other)
+    first_in_bucket: dict[tuple[str | None, int, int], int] = {}
+    for row, index in enumerate(long_enough):
+        scope = scopes[index] if scopes is not None else None
+        for band, bucket in enumerate(buckets[row].tolist()):
+            other = first_in_bucket.setdefault((scope, band, bucket), int(index))
+            parent[root(int(index))] = root(other)
     components: dict[int, list[int]] = collections.defaultdict(list)
     for index in long_enough:
         components[root(int(index))].append(int(index))
