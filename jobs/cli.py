@@ -8,7 +8,8 @@ from pathlib import Path
 
 from jobs.pii_cli import add_pii_commands
 from jobs.training_cli import add_training_commands
-from optout.cli import add_membership_commands, add_optout_commands, add_serve_command
+from optout.cli import (add_membership_commands, add_optout_commands, add_search_commands,
+                        add_serve_command)
 from pipeline.config import load_config
 from pipeline.ingest.manifest import ManifestError
 
@@ -144,6 +145,7 @@ def parser() -> argparse.ArgumentParser:
     add_optout_commands(commands)
     add_membership_commands(commands)
     add_serve_command(commands)
+    add_search_commands(commands)
     add_training_commands(commands)
     return root
 

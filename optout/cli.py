@@ -1,6 +1,6 @@
 """``curate optout ...``: record, review, list, import and export opt-out requests, and apply
 the verified ones to a published release; ``curate membership ...``: is a login's code, or a
-file, in a release?"""
+file, in a release?; ``curate search ...``: where a snippet comes from (optout/search.py)."""
 from __future__ import annotations
 
 import argparse
@@ -338,3 +338,52 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
                        help="data root holding the registry (default: $STACK_CURATE_HOME, "
                             "else ~/.local/share/stack-curate)")
     serve.set_defaults(run=_serve)
+
+
+def _search_index(args: argparse.Namespace) -> int:
+    from optout.search import build_index
+
+    header = build_index(args.release, args.threads)
+    mb = header["content_bytes"] / 1e6
+    print(f"{header['release']}: {header['records']} records, {mb:.1f} MB of content indexed "
+          f"in {header['seconds']:.1f} s ({mb / max(header['seconds'], 1e-9):.1f} MB/s); "
+          f"index {header['index_bytes'] / 1e6:.1f} MB, "
+          f"{header['fraction_of_shard_bytes']:.0%} of the shards")
+    return 0
+
+
+def _search_query(args: argparse.Namespace) -> int:
+    from optout.search import ReleaseSearch, format_result
+
+    text = _query_text("-")[0] if args.snippet == "-" else args.snippet
+    if not text.strip():
+        raise ValueError("the snippet is empty: nothing to search")
+    result = ReleaseSearch(_release_argument(args)).search(text, args.top)
+    print(format_result(result, tty=sys.stdout.isatty()))
+    return 0
+
+
+def add_search_commands(commands: argparse._SubParsersAction) -> None:
+    """``curate search``: attribution search over a release (optout/search.py)."""
+    search = commands.add_parser(
+        "search", help="where in a release does a snippet come from, under which licence?",
+        description="A full-text index (tantivy) and an index of 50-character n-grams beside "
+                    "the release, in search/: snippets of 50 characters or more are found "
+                    "exactly, shorter queries ranked (BM25 over identifiers and their words).")
+    sub = search.add_subparsers(dest="search_command", required=True)
+    index = sub.add_parser("index", help="build the release's search index (search/)")
+    index.add_argument("release", type=Path, metavar="RELEASE_DIR",
+                       help="a build's output directory (its CURRENT release) or one "
+                            "version's directory")
+    index.add_argument("--threads", type=int, default=1,
+                       help="indexing threads of tantivy's writer (default: 1)")
+    index.set_defaults(run=_search_index)
+    query = sub.add_parser("query", help="the files that hold a snippet or match a query, "
+                                         "with repository, path, licence and lines")
+    query.add_argument("snippet", metavar="SNIPPET",
+                       help="code to look for (- reads it from standard input)")
+    query.add_argument("--release", type=Path, metavar="DIR",
+                       help="a build's output directory (its CURRENT release) or one "
+                            f"version's directory (default: ${RELEASE_ENV})")
+    query.add_argument("--top", type=int, default=10, help="results shown (default: 10)")
+    query.set_defaults(run=_search_query)
