@@ -1,7 +1,8 @@
 """``curate serve``: the opt-out web page.
 
 A contributor looks up a GitHub login (its repositories and files in the release) or pastes
-code (the membership check's verdict), asks to be left out (a pending request in the registry)
+code (the membership check's verdict; where the release has a search index, also the files that
+hold it or match it, with repository, path, licence and lines: optout/search.py), asks to be left out (a pending request in the registry)
 and follows that request by id, with its history. Staff sign in with the token of
 ``$STACK_CURATE_STAFF_TOKEN`` and a name (the registry's ``--by``) to verify or reject pending
 requests; with no token set there is no staff view at all (its pages are 404).
@@ -53,6 +54,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from optout.membership import MIN_FOUND, Presence, ReleaseMembership
+from optout.search import NoSearchIndex, ReleaseSearch, SearchResult, has_index
 from optout.registry import (MAX_ACTOR_CHARS, AddResult, NewRequest, Registry, RegistryError,
                              Request, check_actor, new_request)
 from optout.targets import (MAX_LOGIN_CHARS, MAX_REPO_NAME_CHARS, InvalidTarget,
@@ -120,6 +122,9 @@ REQUEST_FIELDS = {"kind": Field("kind of request", 8),
                   "target": Field("login or repository", MAX_LOGIN_CHARS + 1 + MAX_REPO_NAME_CHARS),
                   "reason": Field("reason", MAX_REASON_CHARS),
                   "requested_by": Field("your GitHub login", MAX_LOGIN_CHARS)}
+SEARCH_FIELDS = {"query": Field("search text", MAX_CODE_BYTES, in_bytes=True,
+                               why=" (1 MB: the largest file a release holds)")}
+SEARCH_TOP = 10  # results a search shows
 SIGN_IN_FIELDS = {"name": Field("name", MAX_ACTOR_CHARS), "token": Field("staff token", 1024)}
 REJECT_FIELDS = {"reason": Field("reason", MAX_REASON_CHARS)}
 
@@ -265,7 +270,8 @@ class OptOutSite:
 
     def home_page(self, request: HttpRequest) -> Response:
         self._membership()  # a release that cannot answer gets the 503 page at once
-        return self.render(request, "home.html", {"max_code_bytes": MAX_CODE_BYTES})
+        return self.render(request, "home.html", {"max_code_bytes": MAX_CODE_BYTES,
+                                                  "searchable": has_index(self.release)})
 
     def lookup(self, request: HttpRequest) -> Response:
         login = request.query_params.get("login", "")
@@ -299,6 +305,24 @@ class OptOutSite:
                 results.append(index.check(text.replace("\n", "\r\n")))
         return (max(results, key=lambda result: (result.share, result.class_found)),
                 index.shortest_verdict_chars)
+
+    async def search(self, request: HttpRequest) -> Response:
+        form = await self.read_form(request, SEARCH_FIELDS, MAX_CODE_FORM_BYTES)
+        query = form["query"].replace("\r\n", "\n")
+        if not query.strip():
+            raise HTTPException(400, "The search text is empty: nothing to search.")
+        result = await run_in_threadpool(self._search, query)
+        return self.render(request, "search.html", {"query": query, "result": result})
+
+    def _search(self, query: str) -> SearchResult:
+        """The release's answer to ``query`` (its CRLF form too, :meth:`ReleaseSearch.search`);
+        404 where the release has no search index."""
+        try:
+            index = ReleaseSearch(self.release)
+        except NoSearchIndex as error:
+            raise HTTPException(404, "This release has no search index.") from error
+        with self.checks:
+            return index.search(query, SEARCH_TOP)
 
     async def submit(self, request: HttpRequest) -> Response:
         form = await self.read_form(request, REQUEST_FIELDS)
@@ -437,6 +461,7 @@ def create_app(release: Path, home: Path | None = None, staff_token: str | None 
     routes = [Route("/", site.home_page),
               Route("/lookup", site.lookup),
               Route("/check", site.check, methods=["POST"]),
+              Route("/search", site.search, methods=["POST"]),
               Route("/requests", site.submit, methods=["POST"]),
               Route("/requests", site.find_request),
               Route("/requests/{id}", site.request_status)]

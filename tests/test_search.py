@@ -3,15 +3,20 @@ Spark, indexed, then asked for snippets copied from its files, identifiers and m
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from starlette.testclient import TestClient
 
 from jobs.cli import main
+from optout.membership import MembershipIndex
 from optout.search import NoSearchIndex, ReleaseSearch, build_index, format_result
-from pipeline.config import ShardConfig
+from optout.web import CSRF_FIELD, create_app
+from pipeline.config import MembershipConfig, ShardConfig
 from pipeline.shards import write_manifest, write_shard
+from test_web import _chromium, live_server
 
 PARSER = '''"""Reading settings."""
 import json
@@ -34,16 +39,17 @@ RECORDS = [  # (repository, path, licence, content), in release order
     ("acme/app", "app/main.py", "Apache-2.0", USER),
     ("geo/shapes", "src/area.rs", "BSD-3-Clause", GEO),
     ("acme/settings", "docs/notes.md", "MIT", "# Notes\n" + NOTE * 3),
+    ("evil/page", "<b>x</b>.html", "<i>MIT</i>",
+     "<script>alert('owned')</script>\n<p>render_widget(&amp;)</p>\n"),
 ]
 
 
-@pytest.fixture(scope="module")
-def release(tmp_path_factory) -> Path:
-    """A build's output directory holding v1.0.0: two shards and a manifest."""
-    out = tmp_path_factory.mktemp("search-release")
+def write_release(out: Path, records: list[tuple[str, str, str, str]]) -> Path:
+    """``out`` as a build's output directory holding v1.0.0: ``records`` in two shards, a
+    manifest and the membership index (which the web page needs); ``out``."""
     release = out / "releases" / "v1.0.0"
     shards = []
-    for number, group in enumerate((RECORDS[:2], RECORDS[2:])):
+    for number, group in enumerate((records[:2], records[2:])):
         table = pa.table({"id": [f"id-{repo}" for repo, *_ in group],
                           "repo": [repo for repo, *_ in group],
                           "path": [path for _, path, *_ in group],
@@ -53,8 +59,14 @@ def release(tmp_path_factory) -> Path:
                             ShardConfig())
         shards.append({"path": shard.path, "bytes": shard.bytes})
     write_manifest(release, {"shards": shards})
+    MembershipIndex(MembershipConfig(fpr_probes=1000)).write(release, {"shards": shards})
     (out / "CURRENT").write_text("v1.0.0\n")
     return out
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory) -> Path:
+    return write_release(tmp_path_factory.mktemp("search-release"), RECORDS)
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +151,62 @@ def test_cli_query_and_the_message_without_an_index(release, index, tmp_path, ca
 def test_terminal_output_marks_matches_in_bold(index):
     text = format_result(index.search("parse_json_file"), tty=True)
     assert "\x1b[1;31mparse_json_file\x1b[0m" in text
+
+
+# --- the web page ------------------------------------------------------------------------------
+
+def _client(release: Path, tmp_path: Path) -> TestClient:
+    return TestClient(create_app(release, tmp_path / "home"), raise_server_exceptions=False)
+
+
+def _search(client: TestClient, query: str):
+    token = re.search(f'name="{CSRF_FIELD}" value="([^"]+)"', client.get("/").text).group(1)
+    return client.post("/search", data={CSRF_FIELD: token, "query": query})
+
+
+def test_the_page_has_a_search_box_only_with_an_index(release, index, tmp_path):
+    assert 'action="/search"' in _client(release, tmp_path).get("/").text
+    bare = write_release(tmp_path / "bare", RECORDS[:1])
+    client = _client(bare, tmp_path)
+    assert "Find where code comes from" not in client.get("/").text
+    answer = _search(client, "parse_json_file")
+    assert answer.status_code == 404 and "no search index" in answer.text
+
+
+def test_results_are_escaped_and_marked(release, index, tmp_path):
+    client = _client(release, tmp_path)
+    page = _search(client, "render_widget")
+    assert page.status_code == 200 and "1 file" in page.text
+    assert "&lt;b&gt;x&lt;/b&gt;.html" in page.text and "&lt;i&gt;MIT&lt;/i&gt;" in page.text
+    assert "&lt;p&gt;<mark>render_widget</mark>(&amp;amp;)&lt;/p&gt;" in page.text
+    assert "<script" not in page.text and "<b>" not in page.text
+    snippet = PARSER[PARSER.index("def parse"):].replace("\n", "\r\n")  # as a browser sends
+    exact = _search(client, snippet)
+    assert "1 place (found exactly)" in exact.text and "acme/settings" in exact.text
+    assert "<mark>def parse_json_file(path):</mark>" in exact.text
+    assert "Nothing in this release matches" in _search(client, "frobnicate_quux").text
+
+
+def test_search_in_chromium(release, index, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    snippet = PARSER[PARSER.index("    with open"):]
+    with live_server(create_app(release, tmp_path / "home")) as base_url, \
+            sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=_chromium(), headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 900})
+            page.set_default_timeout(20_000)
+            page.goto(base_url)
+            page.get_by_label("Paste code").fill(snippet)
+            page.get_by_role("button", name="Search").click()
+            expect(page.locator("#summary")).to_contain_text("1 place (found exactly)")
+            hit = page.locator("section.hit").first
+            expect(hit.locator("h2")).to_have_text("acme/settings · settings/reader.py")
+            expect(hit.locator("td.license")).to_have_text("MIT")
+            expect(hit.locator("mark").first).to_have_text(snippet.splitlines()[0])
+            page.screenshot(path=tmp_path / "search.png", full_page=True)
+        finally:
+            browser.close()
+    data = (tmp_path / "search.png").read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000
