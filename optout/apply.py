@@ -20,6 +20,10 @@ release: they stay excluded, and the changelog counts them. Copies are found onl
 the apply removes: a later ``--with-copies`` cannot find copies of records an earlier apply
 (or the build's opt-out stage) took out, as their content is gone.
 
+The publishing (:func:`publish_patch`, given a :class:`Patch`: which shards lose which
+records, and why) knows nothing of opt-out; ``curate decontaminate``
+(:mod:`pipeline.decontam.release`) publishes its versions with it too.
+
 Crash safety: the new version is assembled in ``releases/.vX.Y.Z.pending``, renamed into place
 and only then made ``CURRENT``. Until that switch the previous release is untouched and
 current; a rerun starts the job again from the current release and gives the same bytes. A
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import json
 import re
 import shutil
@@ -41,8 +46,9 @@ import pyarrow.parquet as pq
 
 from optout.enforce import OptOuts, opt_out
 from optout.signatures import Copy, find_copies
-from pipeline.config import BuildConfig, ShardConfig, config_from_dict
+from pipeline.config import BuildConfig, config_from_dict
 from pipeline.plan import RELEASE_STEPS, release_steps_of
+from pipeline.reasons import Reason
 from pipeline.schema import RECORD_SCHEMA
 from pipeline.shards import (ShardInfo, file_sha256, link_or_copy, resolve_release,
                              switch_current, write_excluded_shards, write_manifest, write_shard)
@@ -88,9 +94,33 @@ class ApplyPlan:
     def config(self) -> BuildConfig:
         return release_config(self.manifest)
 
-    @property
-    def shard_config(self) -> ShardConfig:
-        return self.config.shards
+    def patch(self) -> Patch:
+        """The patch version this apply publishes."""
+        log = changelog(self)
+        return Patch(self.out_dir, self.source, self.manifest, self.version, self.rewrite,
+                     functools.partial(_split, self), APPLY_STAGE, Reason.OPT_OUT, self.removed,
+                     {"optout": self.optouts.describe()}, {}, log, changelog_markdown(log))
+
+
+@dataclasses.dataclass(frozen=True)
+class Patch:
+    """A patch version to publish after the current release of ``out_dir``: the kept shards
+    that lose records, how (``split``: a shard's path and records to those it keeps and those
+    it removes, marked excluded), and what the new manifest and changelog say."""
+
+    out_dir: Path
+    source: Path  # the current release
+    manifest: dict[str, Any]  # its manifest
+    version: str  # the version it publishes
+    rewrite: tuple[str, ...]  # kept shards that lose records
+    split: Callable[[str, pa.Table], tuple[pa.Table, list[dict]]]
+    stage: str  # the ``stage`` of the records it removes
+    reason: Reason  # their reason
+    removed: int  # how many it removes
+    fingerprints: dict[str, Any]  # added to the manifest's
+    stage_entry: dict[str, Any]  # more of its entry in the manifest's ``stages`` (a report)
+    changelog: dict[str, Any]  # changelog.json
+    changelog_markdown: str  # CHANGELOG.md
 
 
 def release_config(manifest: dict[str, Any]) -> BuildConfig:
@@ -118,6 +148,14 @@ def _read_manifest(release: Path) -> dict[str, Any]:
     return manifest
 
 
+def read_release(path: Path) -> tuple[Path, Path, dict[str, Any], str]:
+    """The current release that ``path`` names, its build's output directory, its manifest
+    and the version a patch of it publishes."""
+    source, out_dir = _current_release(path)
+    manifest = _read_manifest(source)
+    return source, out_dir, manifest, next_patch(manifest["release"])
+
+
 def _current_release(path: Path) -> tuple[Path, Path]:
     """The release ``path`` names and its build's output directory; it must be ``CURRENT``,
     as apply publishes the version after it and makes that current."""
@@ -139,7 +177,8 @@ def _requests_of(table: pa.Table, optouts: OptOuts) -> pa.Array:
     return pa.array(optouts.requests_for(table.column("repo").to_pylist()), pa.int64())
 
 
-def _read_shard(path: Path, columns: list[str]) -> pa.Table:
+def read_shard(path: Path, columns: list[str]) -> pa.Table:
+    """``columns`` of the shard at ``path``; a damaged one is a one-line error."""
     try:
         return pq.read_table(path, columns=columns)
     except (OSError, pa.ArrowException) as error:
@@ -153,7 +192,7 @@ def _duplicates_left(release: Path, manifest: dict[str, Any], removed: dict[str,
     it removes (``removed``: id -> request id). They stay excluded."""
     left: collections.Counter = collections.Counter()
     for shard in manifest["excluded_shards"]:
-        column = _read_shard(release / shard["path"], ["duplicate_of"]).column(0)
+        column = read_shard(release / shard["path"], ["duplicate_of"]).column(0)
         left.update(removed[kept] for kept in column.drop_null().to_pylist() if kept in removed)
     return dict(sorted(left.items()))
 
@@ -161,22 +200,20 @@ def _duplicates_left(release: Path, manifest: dict[str, Any], removed: dict[str,
 def plan_apply(release: Path, home: Path | None, with_copies: bool = False) -> ApplyPlan:
     """Read the release's ``repo`` columns and the registry (and, ``with_copies``, its
     signatures and the candidates' content): what an apply would do."""
-    source, out_dir = _current_release(release)
-    manifest = _read_manifest(source)
-    version = next_patch(manifest["release"])
+    source, out_dir, manifest, version = read_release(release)
     optouts = OptOuts.from_registry(home, required=True)
     covered: dict[str, dict[int, int]] = {}  # shard -> row -> request id
     removed: dict[str, int] = {}  # record id -> request id
     removals: dict[int, collections.Counter] = collections.defaultdict(collections.Counter)
     for shard in manifest["shards"]:
-        table = _read_shard(source / shard["path"], ["repo"])
+        table = read_shard(source / shard["path"], ["repo"])
         rows = {row: request_id for row, request_id in
                 enumerate(_requests_of(table, optouts).to_pylist()) if request_id is not None}
         if not rows:
             continue
         covered[shard["path"]] = rows
         repos = table.column("repo").to_pylist()
-        ids = _read_shard(source / shard["path"], ["id"]).column("id").to_pylist()
+        ids = read_shard(source / shard["path"], ["id"]).column("id").to_pylist()
         for row, request_id in rows.items():
             removals[request_id][repos[row]] += 1
             removed[ids[row]] = request_id
@@ -205,13 +242,9 @@ def _carry(source: Path, target: Path, sha256: str) -> None:
     _check_sha256(target, sha256, source)
 
 
-def _rewrite(plan: ApplyPlan, path: str, sha256: str, pending: Path
-             ) -> tuple[ShardInfo | None, list[dict]]:
-    """Shard ``path`` without its covered records and their near-copies (None when none is
-    left) and the removed records, marked excluded (a copy's details: ``copy_of``)."""
-    source = plan.source / path
-    _check_sha256(source, sha256, source)
-    table = pq.read_table(source, schema=RECORD_SCHEMA)
+def _split(plan: ApplyPlan, path: str, table: pa.Table) -> tuple[pa.Table, list[dict]]:
+    """The records of shard ``path`` without those its requests cover and their near-copies,
+    and those, marked excluded (a copy's details: ``copy_of``)."""
     request_ids = _requests_of(table, plan.optouts)
     copies = {copy.id: copy for copy in plan.copies if copy.shard == path}
     copied = pa.array([record_id in copies for record_id in table.column("id").to_pylist()],
@@ -225,8 +258,7 @@ def _rewrite(plan: ApplyPlan, path: str, sha256: str, pending: Path
                        similarity=copies[record["id"]].similarity, threshold=threshold)
                for record, request_id in zip(table.filter(covered).to_pylist(),
                                              request_ids.filter(covered).to_pylist())]
-    info = write_shard(kept, pending, path, plan.shard_config) if kept.num_rows else None
-    return info, removed
+    return kept, removed
 
 
 def _subtract(counts: dict[str, int], values: list) -> dict[str, int]:
@@ -236,10 +268,10 @@ def _subtract(counts: dict[str, int], values: list) -> dict[str, int]:
     return {key: count for key, count in left.items() if count}
 
 
-def next_manifest(plan: ApplyPlan, shards: list[ShardInfo], excluded_shards: list[ShardInfo],
+def next_manifest(plan: Patch, shards: list[ShardInfo], excluded_shards: list[ShardInfo],
                   removed: list[dict], previous_sha256: str) -> dict[str, Any]:
     """The new version's manifest: the old one with the removed records moved from kept to
-    excluded, the new shard lists, the requests applied and the previous version."""
+    excluded, the new shard lists, the patch's fingerprints and the previous version."""
     old = plan.manifest
     counts = dict(old["counts"])
     counts["kept"] -= len(removed)
@@ -256,17 +288,19 @@ def next_manifest(plan: ApplyPlan, shards: list[ShardInfo], excluded_shards: lis
     counts["pii_spans_by_label"] = _subtract(
         counts["pii_spans_by_label"],
         [span["label"] for record in removed for span in record["pii_spans"] or ()])
-    for key, value in (("excluded_by_reason", "opt_out"), ("excluded_by_stage", APPLY_STAGE)):
+    for key, value in (("excluded_by_reason", plan.reason.value),
+                       ("excluded_by_stage", plan.stage)):
         counts[key] = {**counts[key], value: counts[key].get(value, 0) + len(removed)}
     return {
         **old,
         "release": plan.version,
         "previous": {"release": old["release"], "manifest_sha256": previous_sha256},
         "counts": counts,
-        "fingerprints": {**old.get("fingerprints", {}), "optout": plan.optouts.describe()},
-        "stages": [*old["stages"], {"stage": APPLY_STAGE, "in": old["counts"]["kept"],
+        "fingerprints": {**old.get("fingerprints", {}), **plan.fingerprints},
+        "stages": [*old["stages"], {"stage": plan.stage, "in": old["counts"]["kept"],
                                     "kept": counts["kept"],
-                                    "excluded": {"opt_out": len(removed)}}],
+                                    "excluded": {plan.reason.value: len(removed)},
+                                    **plan.stage_entry}],
         "shards": sorted((dataclasses.asdict(info) for info in shards),
                          key=lambda info: info["path"]),
         "excluded_shards": sorted((dataclasses.asdict(info) for info in excluded_shards),
@@ -325,8 +359,14 @@ def changelog_markdown(log: dict[str, Any]) -> str:
 
 
 def publish(plan: ApplyPlan, after_step: Callable[[str], None] = lambda step: None) -> Path:
+    """Publish the apply's version (:func:`publish_patch`)."""
+    return publish_patch(plan.patch(), after_step)
+
+
+def publish_patch(plan: Patch, after_step: Callable[[str], None] = lambda step: None) -> Path:
     """Publish the plan's version and make it CURRENT; ``after_step`` is called with each
     name of :data:`STEPS` once that step is done (a test raises there to crash the run)."""
+    config = release_config(plan.manifest)
     releases = plan.out_dir / "releases"
     pending = releases / f".{plan.version}.pending"
     shutil.rmtree(pending, ignore_errors=True)  # what an interrupted run left
@@ -341,25 +381,28 @@ def publish(plan: ApplyPlan, after_step: Callable[[str], None] = lambda step: No
     removed: list[dict] = []
     for shard in shards:
         if shard.path in to_rewrite:
-            info, records = _rewrite(plan, shard.path, shard.sha256, pending)
+            source = plan.source / shard.path
+            _check_sha256(source, shard.sha256, source)
+            kept, records = plan.split(shard.path, pq.read_table(source, schema=RECORD_SCHEMA))
+            info = (write_shard(kept, pending, shard.path, config.shards)
+                    if kept.num_rows else None)
             new_shards += [info] if info else []
             removed += records
     after_step("rewritten")
     removed.sort(key=lambda record: record["id"])
-    excluded_shards += write_excluded_shards(removed, pending, plan.shard_config,
-                                             prefix=f"{APPLY_STAGE}-{plan.version}")
+    excluded_shards += write_excluded_shards(removed, pending, config.shards,
+                                             prefix=f"{plan.stage}-{plan.version}")
     after_step("excluded")
     manifest = next_manifest(plan, new_shards, excluded_shards, removed,
                              file_sha256(plan.source / "manifest.json"))
-    for step in release_steps_of(plan.config):  # from the new version's shards
+    for step in release_steps_of(config):  # from the new version's shards
         manifest[step.name] = step.write(pending, manifest)
     after_step("indexed")
     write_manifest(pending, manifest)
     after_step("manifest")
-    log = changelog(plan)
-    (pending / "changelog.json").write_text(json.dumps(log, indent=2, sort_keys=True) + "\n",
-                                            encoding="utf-8")
-    (pending / "CHANGELOG.md").write_text(changelog_markdown(log), encoding="utf-8")
+    (pending / "changelog.json").write_text(
+        json.dumps(plan.changelog, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (pending / "CHANGELOG.md").write_text(plan.changelog_markdown, encoding="utf-8")
     after_step("changelog")
     target = releases / plan.version
     shutil.rmtree(target, ignore_errors=True)  # an interrupted run's, never CURRENT

@@ -200,19 +200,20 @@ def test_config_names_benchmarks_and_an_empty_table_is_a_logged_no_op(capsys, be
     assert not DecontaminationStage(DecontaminationConfig(enabled=False)).enabled
 
 
-# --- in a build -------------------------------------------------------------------------
+# --- in a build, and on a published release --------------------------------------------
 
 REPOS = {
     "acme/lib": {"ledger.py": PROMPT + SOLUTION, "util.py": NEAR_MISSES["same function name"],
                  "scale.py": NEAR_MISSES["trivial one-line solution"]},
     "octo/app": {"lanterns.py": PLANTED["mbpp code with \\n line ends"][0],
-                 "main.py": "def main():\n    print('hello from the app')\n"},
+                 "main.py": "def main():\n    print('hello from the app')\n",
+                 "README.md": "# App\n\nA small application of the tests, lit at night.\n"},
 }
 
 
 @pytest.fixture(scope="module")
 def built(spark, benchmarks, tmp_path_factory):
-    """A Spark build of :data:`REPOS` decontaminated against the test's benchmarks."""
+    """A Spark build of :data:`REPOS` decontaminated against the ledger benchmark only."""
     from jobs.build import run_build
     from test_build import _write
 
@@ -224,25 +225,95 @@ def built(spark, benchmarks, tmp_path_factory):
                         "license": "MIT"})
     manifest = root / "repos.jsonl"
     manifest.write_text("".join(json.dumps(entry) + "\n" for entry in entries))
-    config = BuildConfig(decontamination=DecontaminationConfig(benchmarks=benchmarks),
-                         pii=PiiConfig(enabled=False))
+    config = BuildConfig(pii=PiiConfig(enabled=False), decontamination=DecontaminationConfig(
+        benchmarks={"ledger": benchmarks["ledger"]}))
     return run_build(manifest, tmp_path_factory.mktemp("decontam-out"), config, spark=spark)
 
 
-def test_a_build_excludes_contaminated_files_and_reports_them_in_the_manifest(built, benchmarks):
-    from test_build import _read
+def _read(release: Path, sub: str) -> dict[tuple[str, str], dict]:
+    from test_build import _read as read_rows
 
-    kept = {(r["repo"], r["path"]) for r in _read(built.release_dir, "data")}
-    assert kept == {("acme/lib", "util.py"), ("acme/lib", "scale.py"), ("octo/app", "main.py")}
-    excluded = {(r["repo"], r["path"]): r for r in _read(built.release_dir, "excluded")
-                if r["reason"] == "decontamination"}
-    assert sorted(excluded) == [("acme/lib", "ledger.py"), ("octo/app", "lanterns.py")]
-    assert json.loads(excluded[("octo/app", "lanterns.py")]["details"])["task_id"] == "601"
+    return {(r["repo"], r["path"]): r for r in read_rows(release, sub)}
+
+
+def test_a_build_excludes_contaminated_files_and_reports_them_in_the_manifest(built, benchmarks):
+    assert sorted(_read(built.release_dir, "data")) == [
+        ("acme/lib", "scale.py"), ("acme/lib", "util.py"), ("octo/app", "README.md"),
+        ("octo/app", "lanterns.py"), ("octo/app", "main.py")]  # no lanterns benchmark yet
+    [ledger] = [r for r in _read(built.release_dir, "excluded").values()
+                if r["reason"] == "decontamination"]
+    assert (ledger["repo"], ledger["path"], ledger["stage"]) == ("acme/lib", "ledger.py",
+                                                                 "decontam")
+    assert json.loads(ledger["details"])["task_id"] == "Ledger/0"
     manifest = built.manifest
-    assert manifest["counts"]["excluded_by_reason"]["decontamination"] == 2
+    assert manifest["counts"]["excluded_by_reason"]["decontamination"] == 1
     [entry] = [s for s in manifest["stages"] if s["stage"] == "decontam"]
-    assert entry["excluded"] == {"decontamination": 2} and entry["report"] == {
-        "lanterns": {"files": 1, "repositories": {"octo/app": 1}},
-        "ledger": {"files": 1, "repositories": {"acme/lib": 1}}}
+    assert entry["excluded"] == {"decontamination": 1}
+    assert entry["report"] == {"ledger": {"files": 1, "repositories": {"acme/lib": 1}}}
     assert manifest["fingerprints"]["decontam"]["ledger"]["tasks"] == 2
-    assert manifest["config"]["decontamination"]["benchmarks"] == benchmarks
+    assert manifest["config"]["decontamination"]["benchmarks"] == {"ledger": benchmarks["ledger"]}
+
+
+@pytest.fixture(scope="module")
+def decontaminated(built, benchmarks, tmp_path_factory):
+    """``curate decontaminate`` with the lanterns benchmark added, on a copy of the build."""
+    import shutil
+
+    from jobs.cli import main
+
+    out = tmp_path_factory.mktemp("decontaminate") / "out"
+    shutil.copytree(built.release_dir.parent.parent, out, symlinks=True)
+    config = out.parent / "empty.toml"
+    config.write_text("[decontamination]\nbenchmarks = {}\n")
+    assert main(["decontaminate", str(out), "--config", str(config),
+                 "--benchmark", f"lanterns={benchmarks['lanterns']}"]) == 0
+    return out
+
+
+def test_decontaminate_publishes_the_next_version_without_the_matched_files(
+        built, decontaminated):
+    from pipeline.shards import file_sha256
+
+    assert (decontaminated / "CURRENT").read_text().strip() == "v1.0.1"
+    release = decontaminated / "releases" / "v1.0.1"
+    kept, excluded = _read(release, "data"), _read(release, "excluded")
+    assert set(kept) == set(_read(built.release_dir, "data")) - {("octo/app", "lanterns.py")}
+    lanterns = excluded[("octo/app", "lanterns.py")]
+    assert (lanterns["reason"], lanterns["stage"]) == ("decontamination", "decontam_apply")
+    assert json.loads(lanterns["details"])["task_id"] == "601"
+    manifest = json.loads((release / "manifest.json").read_text())
+    old = built.manifest
+    assert manifest["counts"]["kept"] == old["counts"]["kept"] - 1
+    assert manifest["counts"]["excluded_by_reason"]["decontamination"] == 2
+    entry = manifest["stages"][-1]
+    assert entry["stage"] == "decontam_apply" and entry["excluded"] == {"decontamination": 1}
+    assert entry["report"] == {"lanterns": {"files": 1, "repositories": {"octo/app": 1}}}
+    assert manifest["fingerprints"]["decontam_apply"]["lanterns"]["tasks"] == 1
+    carried = [s for s in manifest["shards"] if "python" not in s["path"]]
+    assert carried and all(file_sha256(release / s["path"]) == s["sha256"] ==
+                           file_sha256(built.release_dir / s["path"]) for s in carried)
+    log = json.loads((release / "changelog.json").read_text())
+    assert log["removed_records"] == 1 and "lanterns" in (release / "CHANGELOG.md").read_text()
+    assert (built.release_dir / "manifest.json").read_bytes() == (
+        decontaminated / "releases" / "v1.0.0" / "manifest.json").read_bytes()
+
+
+def test_decontaminating_again_publishes_nothing(decontaminated, benchmarks, capsys):
+    from jobs.cli import main
+
+    assert main(["decontaminate", str(decontaminated), "--benchmark",
+                 f"lanterns={benchmarks['lanterns']}"]) == 0
+    assert "nothing to remove" in capsys.readouterr().out
+    assert (decontaminated / "CURRENT").read_text().strip() == "v1.0.1"
+
+
+@pytest.mark.parametrize("argument, message", [
+    ("lanterns", "NAME=PATH"),
+    ("lanterns=/no/such/file.jsonl", "benchmark lanterns: cannot read /no/such/file.jsonl"),
+])
+def test_decontaminate_errors_are_one_line(decontaminated, argument, message, capsys):
+    from jobs.cli import main
+
+    assert main(["decontaminate", str(decontaminated), "--benchmark", argument]) == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
