@@ -104,6 +104,16 @@ def _decontaminate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _card(args: argparse.Namespace) -> int:
+    from pipeline.card import explain_release
+    from pipeline.shards import resolve_release
+
+    release = resolve_release(args.release)
+    for name, entry in explain_release(release).items():
+        print(f"{name}: {release / entry['path']} ({entry['bytes']:,} bytes)")
+    return 0
+
+
 def _licenses_scan(args: argparse.Namespace) -> int:
     from licenses.scan import format_explanation, scan_path
 
@@ -190,6 +200,13 @@ def parser() -> argparse.ArgumentParser:
     decontaminate.add_argument("--dry-run", action="store_true",
                                help="report what would be removed; write nothing")
     decontaminate.set_defaults(run=_decontaminate)
+
+    card = commands.add_parser("card", help="write a release's dataset card (README.md) and "
+                               "governance report (report.html) again from its manifest")
+    card.add_argument("release", type=Path, metavar="RELEASE_DIR",
+                      help="a build's output directory (its CURRENT release) or that release's "
+                           "directory")
+    card.set_defaults(run=_card)
 
     add_pii_commands(commands)
     add_optout_commands(commands)

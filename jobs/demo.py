@@ -77,6 +77,11 @@ class DemoPackage:
         """The repository name of this package in the manifest."""
         return f"pypi/{self.name}"
 
+    @property
+    def url(self) -> str:
+        """Where the public gets this release: its page on PyPI (the records' provenance)."""
+        return f"https://pypi.org/project/{self.name}/{self.version}/"
+
 
 _AS_PIP = "same version as vendored by pip 26.3"
 _AS_SETUPTOOLS = "same version as vendored by setuptools 84.2.1"
@@ -274,11 +279,13 @@ def write_manifest(sdists: dict[DemoPackage, Path], manifest: Path,
     then, given ``issues``, the issues line of those GH Archive files.
 
     ``license`` is null on purpose: the build detects licences itself; the labels are only
-    for measuring it (:func:`demo_labels`).
+    for measuring it (:func:`demo_labels`). ``url`` is each sdist's page on PyPI, so records
+    name where the public gets them, not the cache path they were read from; the project's
+    own checkout has no public address here and gets none.
     """
     lines = [
         json.dumps({"name": package.repo, "source": str(path.resolve()), "stars": 0,
-                    "forks": 0, "license": None})
+                    "forks": 0, "license": None, "url": package.url})
         for package, path in sorted(sdists.items(), key=lambda item: item[0].repo)
     ]
     if history_source is not None:

@@ -27,6 +27,7 @@ from typing import Any
 
 from pipeline import config as config_module
 from pipeline.config import BuildConfig
+from pipeline.report import GovernanceReport
 from pipeline.shards import DATA_DIR, file_sha256
 from pipeline.stage import ReleaseStep
 
@@ -125,17 +126,21 @@ def _by_count(counts: dict[str, int]) -> list[tuple[str, int]]:
 
 
 def _parameters(config: dict[str, Any]) -> str:
+    """The config's parameters in the order :class:`BuildConfig` declares them (a manifest read
+    back from JSON has its keys sorted: the card must not depend on that), with their sources."""
     sources = parameter_sources()
-    classes = {field.name: type(field.default).__name__
-               for field in dataclasses.fields(BuildConfig)
-               if dataclasses.is_dataclass(field.default)}
-    rows = []
-    for section, values in config.items():
-        if not isinstance(values, dict):
-            continue
-        for name, value in values.items():
-            source = sources.get((classes.get(section, ""), name), "")
-            rows.append((f"`{section}.{name}`", f"`{json.dumps(value)}`", source))
+    rows: list[tuple[str, str, str]] = []
+
+    def add(section: Any, values: dict[str, Any], prefix: str) -> None:
+        for field in dataclasses.fields(section):
+            value = values.get(field.name)
+            if dataclasses.is_dataclass(field.default) and isinstance(value, dict):
+                add(field.default, value, f"{prefix}{field.name}.")
+                continue
+            rows.append((f"`{prefix}{field.name}`", f"`{json.dumps(value, sort_keys=True)}`",
+                         sources.get((type(section).__name__, field.name), "")))
+
+    add(BuildConfig(), config, "")
     return _table(("parameter", "value", "why this value (source)"), rows)
 
 
@@ -222,6 +227,20 @@ def render_card(manifest: dict[str, Any]) -> str:
         parts.append(f"\nThis version follows `{manifest['previous']['release']}`: see "
                      "`CHANGELOG.md`.\n")
     return "".join(parts)
+
+
+def explain_release(release_dir: Path) -> dict[str, Any]:
+    """Write ``report.html`` and ``README.md`` of a release again from its manifest (``curate
+    card``) and record their new sha256 in ``manifest.json`` (replaced atomically); returns the
+    two manifest entries."""
+    path = Path(release_dir) / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    for step in (GovernanceReport(), DatasetCard()):
+        manifest[step.name] = step.write(Path(release_dir), manifest)
+    pending = path.with_name("manifest.json.pending")
+    pending.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    pending.replace(path)
+    return {name: manifest[name] for name in ("report", "card")}
 
 
 class DatasetCard(ReleaseStep):

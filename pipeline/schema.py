@@ -30,11 +30,13 @@ Fields (all strings UTF-8, all hashes lowercase hex):
   \nusername_0: ...<issue_comment>username_1: ...<issue_closed>`` with pseudonymised
   usernames (``pipeline/ingest/issues.py``); an issues input, or a line of one, that could not
   be read gives one excluded, with ``repo`` the manifest line's name and ``path`` the input's
-  path (``#L<line>`` for a line).
+  file name (``#L<line>`` for a line), never its directory.
 - ``repo``: ``owner/name`` as given in the repository manifest (for issues: the repository of
   the events).
-- ``source_url``: where the repository was read from (git URL, local path or archive path);
-  for issues, the issue's page on GitHub.
+- ``source_url``: where the public gets the source: the manifest's ``url`` (a git URL, or a
+  registry's page of the package version an archive came from), else the ``source`` when it is
+  a public URL (credentials removed), else null; never a path of the build machine
+  (:func:`pipeline.ingest.manifest.public_url`). For issues, the issue's page on GitHub.
 - ``revision``: commit sha the file was read at (of the commit, for commit records); null for
   directories and archives.
 - ``revision_date``: committer date of ``revision`` (UTC); null where unknown. For issues

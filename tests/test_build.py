@@ -441,3 +441,25 @@ def test_the_governance_report_opens_offline_in_chromium_with_its_plots(built, t
         browser.close()
     assert all(url.startswith(("file:", "data:")) for url in requested)
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_no_record_names_a_path_of_the_build_machine(built, corpus):
+    where = str(corpus.parent)
+    rows = _read(built.release_dir, "data") + _read(built.release_dir, "excluded")
+    assert rows and not [row for row in rows
+                         if any(where in str(value) for value in row.values())]
+    assert {row["source_url"] for row in rows} <= {None} | {
+        url for url in (json.loads(line).get("url") for line in corpus.read_text().splitlines()
+                        if line.strip()) if url}
+
+
+def test_curate_card_writes_the_same_card_and_report_again(built, tmp_path, capsys):
+    from jobs.cli import main
+
+    copy = tmp_path / "v1.0.0"
+    shutil.copytree(built.release_dir, copy)
+    (copy / "README.md").write_text("stale", encoding="utf-8")
+    assert main(["card", str(copy)]) == 0
+    assert "card: " in capsys.readouterr().out
+    for name in ("README.md", "report.html", "manifest.json"):
+        assert (copy / name).read_bytes() == (built.release_dir / name).read_bytes()

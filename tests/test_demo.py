@@ -154,8 +154,10 @@ def test_manifest_from_a_populated_cache_downloads_nothing(tmp_path, offline_pip
         str(tmp_path / GHARCHIVE_DIR_NAME / f"2024-05-01-{hour}.json.gz") for hour in (2, 1, 0)]}
     assert [row["name"] for row in rows] == sorted(demo_labels())
     for row in rows:
-        assert set(row) == {"name", "source", "stars", "forks", "license"}
+        assert set(row) == {"name", "source", "stars", "forks", "license", "url"}
         assert row["license"] is None
+        project_page = f"https://pypi.org/project/{row['name'].removeprefix('pypi/')}/"
+        assert row["url"].startswith(project_page) and row["url"].count("/") == 6
         assert (row["stars"], row["forks"]) == (0, 0)
         assert Path(row["source"]).is_absolute()
         assert Path(row["source"]) == paths[row["name"]].resolve()

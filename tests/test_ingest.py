@@ -20,7 +20,7 @@ from pipeline.config import IngestConfig
 from pipeline.ingest import IngestedRepo, ingest_repository
 from pipeline.ingest.decode import decode, is_binary
 from pipeline.ingest.languages import LANGUAGES, extension_of, language_for
-from pipeline.ingest.manifest import ManifestError, RepoEntry, read_manifest
+from pipeline.ingest.manifest import ManifestError, RepoEntry, public_url, read_manifest
 from pipeline.reasons import Reason
 from pipeline.ingest.readers import SourceError, open_snapshot, redacted_source
 from pipeline.ingest.readers.base import checked_path
@@ -168,7 +168,7 @@ def check_git_snapshot(result: IngestedRepo, root: Path) -> None:
 def test_local_git_repository_is_read_at_head(repo, tmp_path):
     result = ingest(repo, tmp_path)
     check_git_snapshot(result, repo)
-    assert {record["source_url"] for record in result.records} == {str(repo)}
+    assert {record["source_url"] for record in result.records} == {None}  # a local path
     assert not (tmp_path / "scratch").exists()  # read in place, nothing cloned
     assert ingest(repo, tmp_path).records == result.records  # deterministic
 
@@ -183,7 +183,7 @@ def test_file_url_is_cloned_shallow_and_bare(repo, tmp_path):
     assert not any((tmp_path / "scratch").iterdir())  # clone removed
     result = ingest(url, tmp_path)
     check_git_snapshot(result, repo)
-    assert result.records[0]["source_url"] == url
+    assert result.records[0]["source_url"] is None  # file: is no public URL
 
 
 def test_local_path_ending_dot_git_is_cloned(repo, tmp_path):
@@ -481,15 +481,26 @@ def test_checked_path_and_redaction():
             pass
 
 
+def test_source_url_is_public_provenance_never_a_local_path():
+    assert public_url(RepoEntry("a/b", "/home/me/cache/b-1.0.tar.gz")) is None
+    assert public_url(RepoEntry("a/b", "file:///srv/b.git")) is None
+    assert public_url(RepoEntry("a/b", "https://user:token@example.org/a/b.git")) == \
+        "https://example.org/a/b.git"
+    assert public_url(RepoEntry("a/b", "git@example.org:a/b.git")) == "git@example.org:a/b.git"
+    assert public_url(RepoEntry("a/b", "/cache/b-1.0.tar.gz",
+                                url="https://pypi.org/project/b/1.0/")) == \
+        "https://pypi.org/project/b/1.0/"
+
+
 def test_manifest(tmp_path):
     path = tmp_path / "repos.jsonl"
     path.write_text('# demo manifest\n\n'
                     '{"name": "a/b", "source": "https://example.org/a/b.git"}\n'
                     '{"name": "c-d/e.f_g", "source": "/data/e", "stars": 5, "forks": 2, '
-                    '"license": "MIT"}\n')
+                    '"license": "MIT", "url": "https://example.org/e/1.0/"}\n')
     assert read_manifest(path) == [
         RepoEntry("a/b", "https://example.org/a/b.git"),
-        RepoEntry("c-d/e.f_g", "/data/e", 5, 2, "MIT"),
+        RepoEntry("c-d/e.f_g", "/data/e", 5, 2, "MIT", url="https://example.org/e/1.0/"),
     ]
 
 
@@ -508,6 +519,8 @@ def test_manifest(tmp_path):
     ('{"name": "a/b", "source": "x", "license": 5}', "'license' must be null"),
     ('{"name": "a/b", "source": "x", "licence": "MIT"}', "unknown field(s) ['licence']"),
     ('{"name": "z/z", "source": "x"}', "duplicate name 'z/z' (first given on line 2)"),
+    ('{"name": "a/b", "source": "x", "url": "/home/me/a.tar.gz"}', "'url' must be null or a"),
+    ('{"name": "a/b", "source": "x", "url": "https://u:secret@h/a"}', "without credentials"),
 ])
 def test_manifest_errors_name_file_and_line(tmp_path, line, message):
     path = tmp_path / "repos.jsonl"

@@ -24,7 +24,7 @@ from pipeline.config import IngestConfig
 from pipeline.ingest.commits import commit_records, history_unavailable
 from pipeline.ingest.decode import decode, is_binary
 from pipeline.ingest.languages import extension_of, language_for
-from pipeline.ingest.manifest import ManifestError, RepoEntry, read_manifest
+from pipeline.ingest.manifest import ManifestError, RepoEntry, public_url, read_manifest
 from pipeline.ingest.notebooks import NOTEBOOK_KINDS, is_notebook, notebook_records
 from pipeline.ingest.readers import (RawFile, Snapshot, SourceError, open_snapshot,
                                      redacted_source)
@@ -50,7 +50,7 @@ class IngestedRepo:
 def _base_record(raw: RawFile, entry: RepoEntry, snapshot: Snapshot, kind: str) -> dict:
     return new_record(
         id=record_id(kind, entry.name, raw.path, raw.blob_sha), kind=kind, repo=entry.name,
-        source_url=snapshot.source_url, revision=snapshot.revision,
+        source_url=public_url(entry), revision=snapshot.revision,
         revision_date=snapshot.revision_date, path=raw.path, blob_sha=raw.blob_sha,
         language=language_for(raw.path), extension=extension_of(raw.path), size=raw.size,
         stars=entry.stars, forks=entry.forks)
@@ -101,10 +101,15 @@ def _file_record(raw: RawFile, record: dict, config: IngestConfig,
 
 
 def unavailable_record(entry: RepoEntry, message: str) -> dict:
-    """The one record that accounts for a repository whose source could not be read."""
+    """The one record that accounts for a repository whose source could not be read; where
+    the source is no public URL, its location in ``message`` reads ``<source>``: a release
+    never names a path of the build machine."""
+    url = public_url(entry)
+    if url is None:
+        message = message.replace(redacted_source(entry.source), "<source>")
     record = new_record(id=record_id("repository", entry.name, "", ""), kind="repository",
-                        repo=entry.name, source_url=redacted_source(entry.source), path="",
-                        stars=entry.stars, forks=entry.forks)
+                        repo=entry.name, source_url=url, path="", stars=entry.stars,
+                        forks=entry.forks)
     return exclude(record, Reason.SOURCE_UNAVAILABLE, STAGE, error=message)
 
 

@@ -61,7 +61,7 @@ from typing import Iterator
 from pipeline.config import CommitConfig, IngestConfig
 from pipeline.ingest.decode import decode, is_binary
 from pipeline.ingest.languages import extension_of, language_for
-from pipeline.ingest.manifest import RepoEntry
+from pipeline.ingest.manifest import RepoEntry, public_url
 from pipeline.ingest.readers import Snapshot, SourceError
 from pipeline.ingest.readers.base import checked_path
 from pipeline.ingest.readers.git import (CommitObject, ObjectReader, ObjectTooLarge,
@@ -257,7 +257,7 @@ class _CommitReader:
         key = f"{commit.sha}:{blob_sha or ''}"
         return new_record(
             id=record_id(COMMIT_KIND, self.entry.name, path, key), kind=COMMIT_KIND,
-            repo=self.entry.name, source_url=self.snapshot.source_url, revision=commit.sha,
+            repo=self.entry.name, source_url=public_url(self.entry), revision=commit.sha,
             revision_date=commit.date, path=path, blob_sha=blob_sha, stars=self.entry.stars,
             forks=self.entry.forks, **fields)
 
@@ -382,7 +382,7 @@ def history_unavailable(entry: RepoEntry, snapshot: Snapshot, message: str, stag
                         ) -> dict:
     """The one record that accounts for a history that could not be read."""
     record = new_record(id=record_id(COMMIT_KIND, entry.name, "", snapshot.revision or ""),
-                        kind=COMMIT_KIND, repo=entry.name, source_url=snapshot.source_url,
+                        kind=COMMIT_KIND, repo=entry.name, source_url=public_url(entry),
                         revision=snapshot.revision, revision_date=snapshot.revision_date,
                         path="", stars=entry.stars, forks=entry.forks)
     return exclude(record, Reason.SOURCE_UNAVAILABLE, stage, error=message)

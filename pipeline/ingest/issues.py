@@ -363,10 +363,13 @@ def issue_text(title: str, posts: list[tuple[str, str]], closed: bool) -> str:
 
 def _input_record(entry: IssuesEntry, source: str, line: int | None, reason: Reason,
                   **details: object) -> dict:
-    """The exclusion that accounts for an input, or a line of one, that gave no conversation."""
-    path = source if line is None else f"{source}#L{line}"
-    record = new_record(id=record_id(KIND, entry.name, path, ""), kind=KIND, repo=entry.name,
-                        source_url=source, path=path, extension="", stars=0, forks=0)
+    """The exclusion that accounts for an input, or a line of one, that gave no conversation:
+    its ``path`` names the input file by its name only (and the line), never the directory of
+    the build machine it was read from; its id keys on the input as the manifest gives it."""
+    line_suffix = "" if line is None else f"#L{line}"
+    record = new_record(id=record_id(KIND, entry.name, source + line_suffix, ""), kind=KIND,
+                        repo=entry.name, source_url=None, extension="", stars=0, forks=0,
+                        path=Path(source).name + line_suffix)
     return exclude(record, reason, STAGE, **details)
 
 

@@ -1,9 +1,11 @@
 """The repository manifest: JSON Lines, one repository (or one issues input) a line.
 
 ``{"name": "owner/repo", "source": "<git URL | local git repository | directory | archive>",
-"stars": 0, "forks": 0, "license": null, "history": 100}``; ``stars``, ``forks``, ``license``
-and ``history`` may be left out. ``license`` is the repository's metadata licence (an SPDX
-expression). ``history`` asks a git source for the commits among the last N reachable from
+"stars": 0, "forks": 0, "license": null, "history": 100, "url": "https://..."}``; ``stars``,
+``forks``, ``license``, ``history`` and ``url`` may be left out. ``license`` is the repository's
+metadata licence (an SPDX expression). ``url`` is where the public can get the source (a git
+URL, or a registry's page of the package version an archive came from): the records'
+``source_url`` (:func:`public_url`), never a path of the machine that built the release. ``history`` asks a git source for the commits among the last N reachable from
 HEAD as ``commit`` records (:mod:`pipeline.ingest.commits`); left out, no commit records.
 
 ``{"name": "gharchive/2024-01-01", "issues": ["2024-01-01-0.json.gz", "dump.json", ...]}``: a
@@ -19,12 +21,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import urllib.parse
 from pathlib import Path
+
+from pipeline.ingest.readers.base import redacted_source
 
 _NAME_PART = re.compile(r"[A-Za-z0-9_.-]+")
 _REQUIRED = ("name", "source")
 _OPTIONAL_COUNTS = ("stars", "forks")
-_FIELDS = frozenset(_REQUIRED + _OPTIONAL_COUNTS + ("license", "history"))
+_FIELDS = frozenset(_REQUIRED + _OPTIONAL_COUNTS + ("license", "history", "url"))
+# Sources the public can fetch: a URL of these schemes, or git's scp-like user@host:path.
+_PUBLIC_SCHEMES = ("http", "https", "git", "ssh")
+_SCP_LIKE = re.compile(r"[A-Za-z0-9_.-]+@[A-Za-z0-9.-]+:[^/\\].*")
 _ISSUES_FIELDS = frozenset(("name", "issues"))
 
 
@@ -42,6 +50,7 @@ class RepoEntry:
     forks: int = 0
     license: str | None = None
     history: int | None = None  # commits of the git history to read as commit records
+    url: str | None = None  # where the public gets the source (see the module docstring)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +67,24 @@ def entry_from_dict(values: dict) -> RepoEntry | IssuesEntry:
     if "issues" in values:
         return IssuesEntry(values["name"], tuple(values["issues"]))
     return RepoEntry(**values)
+
+
+def _is_public_url(text: str) -> bool:
+    """Whether ``text`` is a URL the public can fetch, with no credentials in it."""
+    if _SCP_LIKE.fullmatch(text):
+        return True
+    parts = urllib.parse.urlsplit(text)
+    return (parts.scheme.lower() in _PUBLIC_SCHEMES and bool(parts.hostname)
+            and parts.password is None and not any(c.isspace() for c in text))
+
+
+def public_url(entry: RepoEntry) -> str | None:
+    """Where the public gets ``entry``'s source: its ``url``, else its ``source`` when that
+    is a public URL (credentials removed), else None: a local path is no provenance."""
+    if entry.url:
+        return entry.url
+    shown = redacted_source(entry.source)
+    return shown if _is_public_url(shown) else None
 
 
 def _is_owner_repo(name: str) -> bool:
@@ -115,8 +142,12 @@ def _entry(values: object, where: str) -> RepoEntry | IssuesEntry:
                                 or history < 0):
         raise ManifestError(f"{where}: field 'history' must be null or a non-negative integer, "
                             f"got {history!r}")
+    url = values.get("url")
+    if url is not None and (not isinstance(url, str) or not _is_public_url(url)):
+        raise ManifestError(f"{where}: field 'url' must be null or a public http(s), git or "
+                            f"ssh URL without credentials, got {url!r}")
     return RepoEntry(values["name"], values["source"], values.get("stars", 0),
-                     values.get("forks", 0), license_, history)
+                     values.get("forks", 0), license_, history, url)
 
 
 def read_manifest(path: str | Path) -> list[RepoEntry | IssuesEntry]:

@@ -179,7 +179,7 @@ def _open_tar(source: Source, config: IngestConfig,
               scratch_dir: Path) -> contextlib.AbstractContextManager[Snapshot]:
     members = _tar_members(source.path, config)
     return contextlib.nullcontext(
-        Snapshot(source.shown, None, None, _archive_files(members, config)))
+        Snapshot(None, None, _archive_files(members, config)))
 
 
 # --- zip ---------------------------------------------------------------------------------
@@ -240,7 +240,7 @@ def _open_zip(source: Source, config: IngestConfig, scratch_dir: Path) -> Iterat
         raise SourceError(f"cannot read zip archive: {error_text(error)}") from error
     with archive:
         members = _zip_members(archive, config)
-        yield Snapshot(source.shown, None, None, _archive_files(members, config))
+        yield Snapshot(None, None, _archive_files(members, config))
 
 
 def _is_regular_file_ending(suffixes: str | tuple[str, ...]) -> Callable[[Source], bool]:

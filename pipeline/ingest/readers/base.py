@@ -62,7 +62,6 @@ class RawFile:
 class Snapshot:
     """A source read at one revision; ``files`` is consumed while the snapshot is open."""
 
-    source_url: str
     revision: str | None
     revision_date: datetime | None  # UTC
     files: Iterator[RawFile]

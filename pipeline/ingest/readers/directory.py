@@ -90,7 +90,7 @@ def _directory_files(root: Path, config: IngestConfig) -> Iterator[RawFile]:
 def _open_directory(source: Source, config: IngestConfig,
                     scratch_dir: Path) -> contextlib.AbstractContextManager[Snapshot]:
     return contextlib.nullcontext(
-        Snapshot(source.shown, None, None, _directory_files(source.path, config)))
+        Snapshot(None, None, _directory_files(source.path, config)))
 
 
 DIRECTORY = Reader("directory", lambda source: stat.S_ISDIR(source.mode), _open_directory)

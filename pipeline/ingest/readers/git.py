@@ -239,14 +239,13 @@ def _git_files(entries: list[tuple[str, str, str, int | None]], reader: ObjectRe
 
 
 @contextlib.contextmanager
-def _git_snapshot(git_dir: str, shown: str, config: IngestConfig,
+def _git_snapshot(git_dir: str, config: IngestConfig,
                   deepen: Callable[[int], None] | None = None) -> Iterator[Snapshot]:
     reader = ObjectReader(git_dir)
     try:
         head = _head_commit(reader)
         entries = _tree_entries(git_dir, head.tree)
-        yield Snapshot(shown, head.sha, head.date, _git_files(entries, reader, config), git_dir,
-                       deepen)
+        yield Snapshot(head.sha, head.date, _git_files(entries, reader, config), git_dir, deepen)
     finally:
         reader.close()
 
@@ -290,8 +289,7 @@ def _clone(url: str, shown: str, config: IngestConfig, scratch_dir: Path) -> Ite
 def _cloned_snapshot(url: str, shown: str, config: IngestConfig,
                      scratch_dir: Path) -> Iterator[Snapshot]:
     with _clone(url, shown, config, scratch_dir) as git_dir, \
-            _git_snapshot(git_dir, shown, config,
-                          functools.partial(_deepen, git_dir, url, shown, config)) as snapshot:
+            _git_snapshot(git_dir, config, functools.partial(_deepen, git_dir, url, shown, config)) as snapshot:
         yield snapshot
 
 
@@ -307,7 +305,7 @@ def _open_bare_directory(source: Source, config: IngestConfig,
 
 def _open_working_tree(source: Source, config: IngestConfig,
                        scratch_dir: Path) -> contextlib.AbstractContextManager[Snapshot]:
-    return _git_snapshot(str(source.path / ".git"), source.shown, config)
+    return _git_snapshot(str(source.path / ".git"), config)
 
 
 URL = Reader("git URL", lambda source: bool(_GIT_URL.match(source.location)), _open_url)
