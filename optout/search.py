@@ -254,23 +254,25 @@ class SearchResult:
 def marked_lines(content: str, spans: list[tuple[int, int]]) -> tuple[tuple[Line, ...], int]:
     """The lines of ``content`` that the character ``spans`` touch, with the spans marked:
     the first :data:`MAX_LINES` of them and how many more there are."""
-    starts = [0] + [match.end() for match in re.finditer("\n", content)]
-    by_line: dict[int, list[tuple[int, int]]] = {}
-    for begin, end in sorted(spans):
-        first = int(np.searchsorted(starts, begin, side="right")) - 1
-        last = int(np.searchsorted(starts, max(begin, end - 1), side="right")) - 1
-        for number in range(first, last + 1):
-            line_end = starts[number + 1] - 1 if number + 1 < len(starts) else len(content)
-            by_line.setdefault(number, []).append(
-                (max(begin, starts[number]), min(end, line_end)))
+    if not spans:
+        return (), 0
+    starts = np.array([0] + [match.end() for match in re.finditer("\n", content)])
+    ends = np.append(starts[1:] - 1, len(content))  # each line's end, before its newline
+    bounds = np.array(sorted(spans))
+    firsts = np.searchsorted(starts, bounds[:, 0], side="right") - 1
+    lasts = np.searchsorted(starts, np.maximum(bounds[:, 0], bounds[:, 1] - 1), side="right") - 1
+    touched = np.zeros(len(starts) + 1, dtype=np.int64)  # +1 at a span's first line, -1 after
+    np.add.at(touched, firsts, 1)
+    np.add.at(touched, lasts + 1, -1)
+    numbers = np.flatnonzero(np.cumsum(touched)[:-1] > 0)
+    shown = numbers[:MAX_LINES]
+    near = (firsts <= shown[-1]) & (lasts >= shown[0])
     lines = []
-    for number in sorted(by_line)[:MAX_LINES]:
-        line_end = starts[number + 1] - 1 if number + 1 < len(starts) else len(content)
-        pieces, at = [], starts[number]
-        for begin, end in by_line[number]:
-            if begin < at:  # overlaps the previous span
-                begin = at
-            if end <= begin:
+    for number in shown.tolist():
+        pieces, at, line_end = [], int(starts[number]), int(ends[number])
+        for begin, end in bounds[near].tolist():
+            begin, end = max(begin, at), min(end, line_end)
+            if end <= begin:  # another line's, or within the previous span
                 continue
             if begin > at:
                 pieces.append((content[at:begin], False))
@@ -279,7 +281,7 @@ def marked_lines(content: str, spans: list[tuple[int, int]]) -> tuple[tuple[Line
         if at < line_end:
             pieces.append((content[at:line_end].rstrip("\r"), False))
         lines.append(Line(number + 1, tuple(pieces)))
-    return tuple(lines), max(0, len(by_line) - MAX_LINES)
+    return tuple(lines), len(numbers) - len(shown)
 
 
 def query_identifiers(text: str) -> list[str]:
@@ -291,10 +293,37 @@ def query_identifiers(text: str) -> list[str]:
 
 
 def _term_pattern(identifier: str) -> re.Pattern[str]:
-    """Where ``identifier`` (a query identifier) or its parts in order occur, in any case and
-    with ``_`` or ``-`` between the parts: what a ranked result marks."""
+    """``identifier`` (a query identifier) as its parts in order, lower-case, with ``_`` or
+    ``-`` allowed between them: searched in lower-cased content (:func:`term_spans`)."""
     parts = PARTS.analyze(identifier) or IDENTIFIERS.analyze(identifier)
-    return re.compile("[_-]?".join(map(re.escape, parts)), re.IGNORECASE)
+    return re.compile("[_-]?".join(map(re.escape, parts)))
+
+
+def _part_edge(before: str, after: str) -> bool:
+    """Whether a part of an identifier may end and another start between the characters
+    ``before`` and ``after`` (each "" at an end): where either is not a letter or digit, or a
+    lower-case or digit run meets upper case (camelCase)."""
+    return (not (before.isalnum() and after.isalnum())
+            or ((before.islower() or before.isdigit()) and after.isupper()))
+
+
+def term_spans(content: str, patterns: list[re.Pattern[str]]) -> list[tuple[int, int]]:
+    """Where ``patterns`` (of :func:`_term_pattern`) occur in ``content`` in any case, starting
+    and ending on the edges of identifier parts, as the index splits them: what a ranked result
+    marks. Matched in ``content.lower()`` (one pass, no case-insensitive regex) unless
+    lower-casing changes its length (as it does for "İ")."""
+    lowered = content.lower()
+    same = len(lowered) == len(content)
+    spans = []
+    for pattern in patterns:
+        matches = (pattern.finditer(lowered) if same
+                   else re.compile(pattern.pattern, re.IGNORECASE).finditer(content))
+        for match in matches:
+            start, end = match.span()
+            if end > start and _part_edge(content[start - 1:start], content[start]) \
+                    and _part_edge(content[end - 1], content[end:end + 1]):
+                spans.append((start, end))
+    return spans
 
 
 # --- querying ----------------------------------------------------------------------------------
@@ -419,9 +448,7 @@ class ReleaseSearch:
         for score, address in found.hits:
             doc = self.searcher.doc(address)
             content = doc.get_first("content") or ""
-            spans = [match.span() for pattern in patterns for match in pattern.finditer(content)
-                     if match.end() > match.start()]
-            hits.append(self._hit(doc, score, spans))
+            hits.append(self._hit(doc, score, term_spans(content, patterns)))
         return SearchResult("ranked", hits, found.count)
 
     @staticmethod
