@@ -31,9 +31,10 @@ content:
   ``camelCase`` split, digits apart), lower-cased: ``json`` finds ``parse_json_file`` and
   ``parseJSON``, and the phrase ``parse json file`` finds every spelling.
 - ``symbols``: the names that definitions introduce (:data:`DEFINITION`: ``def``, ``class``,
-  ``function``, ``fn``, ``struct`` ... in the usual languages), by parts, so the file that
-  defines an identifier ranks above the files that use it, in whatever spelling it is asked
-  for; ``path``, by parts.
+  ``function``, ``fn``, ``struct`` ... in the usual languages), whole, in one spelling
+  (:func:`symbol_key`: ``parse_json_file`` and ``ParseJsonFile`` are both ``parsejsonfile``),
+  so the file that defines an identifier ranks above the files that use it, and above those
+  that define longer names holding it (``test_parse_json_file``); ``path``, by parts.
 Punctuation is not indexed: ranked mode is for identifiers and words; a snippet with its
 punctuation goes to exact mode.
 
@@ -114,7 +115,7 @@ def _schema() -> tantivy.Schema:
     builder.add_text_field("path", stored=True, tokenizer_name="parts")
     builder.add_text_field("content", stored=True, tokenizer_name="identifiers")
     builder.add_text_field("parts", tokenizer_name="parts")
-    builder.add_text_field("symbols", tokenizer_name="parts")
+    builder.add_text_field("symbols", tokenizer_name="identifiers", index_option="freq")
     return builder.build()
 
 
@@ -128,9 +129,15 @@ def _open_text_index(path: Path, create: bool = False) -> tantivy.Index:
     return index
 
 
+def symbol_key(name: str) -> str:
+    """``name`` in the spelling the ``symbols`` field keeps: lower case, without ``_``."""
+    return name.replace("_", "").lower()
+
+
 def definitions(content: str) -> str:
-    """The names that :data:`DEFINITION` finds defined in ``content``, space-separated."""
-    return " ".join(DEFINITION.findall(content))
+    """The names that :data:`DEFINITION` finds defined in ``content``, as
+    :func:`symbol_key` spells them, space-separated."""
+    return " ".join(map(symbol_key, DEFINITION.findall(content)))
 
 
 # --- building ----------------------------------------------------------------------------------
@@ -418,11 +425,10 @@ class ReleaseSearch:
         for identifier in dict.fromkeys(words):
             term = IDENTIFIERS.analyze(identifier)
             parts = PARTS.analyze(identifier) or term
-            options = [(should, self._boosted("content", term)),
-                       (should, self._boosted("symbols", parts)),
-                       (should, self._boosted("parts", parts)),
-                       (should, self._boosted("path", parts))]
-            clauses.append((must, tantivy.Query.boolean_query(options)))
+            fields = [("content", term), ("symbols", IDENTIFIERS.analyze(symbol_key(identifier))),
+                      ("parts", parts), ("path", parts)]
+            clauses.append((must, tantivy.Query.boolean_query(
+                [(should, self._boosted(field, terms)) for field, terms in fields if terms])))
         if len(words) > 1:
             terms = [IDENTIFIERS.analyze(word)[0] for word in words]
             clauses.append((should, tantivy.Query.boost_query(

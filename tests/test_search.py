@@ -29,7 +29,7 @@ def parse_json_file(path):
     settings.setdefault("crème", "brûlée")
     return settings
 '''
-USER = "".join(f"from settings import parse_json_file\nvalue_{i} = parse_json_file('s{i}.json')\n"
+USER = "def test_parse_json_file():\n    assert parse_json_file('t.json') == {}\n\n\n" + "".join(f"from settings import parse_json_file\nvalue_{i} = parse_json_file('s{i}.json')\n"
                for i in range(6))
 GEO = "".join(f"fn area_{i}(width: f64, height: f64) -> f64 {{\n    width * height * {i}.0\n}}\n"
               for i in range(40))
@@ -130,6 +130,7 @@ def test_a_miss_returns_nothing(index):
     assert index.search("def frobnicate_quux(widget):\n    return widget.spin() + 1\n" * 3
                         ).hits == []
     assert index.search("(){};").hits == []
+    assert index.search("_ __").mode == "ranked"  # names without words to split
 
 
 def test_cli_query_and_the_message_without_an_index(release, index, tmp_path, capsys):
