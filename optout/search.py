@@ -81,7 +81,7 @@ IDENTIFIER_PATTERN = r"\w+"
 # Upper-case runs with their lower-case tail (camelCase, HTTPServer as one), lower-case runs,
 # digit runs, and letters of scripts without case with their marks.
 PART_PATTERN = r"\p{Lu}+\p{Ll}*|\p{Ll}+|\p{N}+|[\p{Lo}\p{Lm}\p{M}]+"
-MAX_TOKEN_CHARS = 64  # longer "identifiers" are data (base64, hashes): not indexed
+MAX_TOKEN_BYTES = 64  # UTF-8; tokens as long or longer are data (base64, hashes): not indexed
 DEFINITION = re.compile(
     r"\b(?:def|class|function|func|fn|struct|enum|interface|trait|type|typedef|module|macro|"
     r"sub|proc|object|record|union|namespace|const|let|var|val)\s+[*&]?([^\W\d]\w*)")
@@ -99,7 +99,7 @@ class NoSearchIndex(FileNotFoundError):
 
 def _analyzer(pattern: str) -> tantivy.TextAnalyzer:
     return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(pattern))
-            .filter(tantivy.Filter.remove_long(MAX_TOKEN_CHARS))
+            .filter(tantivy.Filter.remove_long(MAX_TOKEN_BYTES))
             .filter(tantivy.Filter.lowercase()).build())
 
 
@@ -198,7 +198,7 @@ def build_index(release_dir: Path, threads: int = 1) -> dict[str, Any]:
         "ngram_chars": NGRAM_CHARS, "stride": STRIDE,
         "hash": "first little-endian uint64 of xxh3_128(utf-8 n-gram)",
         "tokenizers": {"content": IDENTIFIER_PATTERN, "parts": PART_PATTERN,
-                       "max_token_chars": MAX_TOKEN_CHARS},
+                       "max_token_bytes": MAX_TOKEN_BYTES},
         "engine": f"tantivy (tantivy-py {_tantivy_version()})",
         "index_bytes": index_bytes, "ngrams_bytes": (pending / "ngrams.npy").stat().st_size,
         "release_shard_bytes": shard_bytes,
@@ -293,10 +293,10 @@ def marked_lines(content: str, spans: list[tuple[int, int]]) -> tuple[tuple[Line
 
 def query_identifiers(text: str) -> list[str]:
     """The identifiers of a ranked query, as typed (their case splits their parts): its first
-    :data:`MAX_QUERY_WORDS` runs of ``\\w``, those the index keeps (not over
-    :data:`MAX_TOKEN_CHARS`)."""
+    :data:`MAX_QUERY_WORDS` runs of ``\\w`` that the index keeps (under
+    :data:`MAX_TOKEN_BYTES` of UTF-8, as tantivy counts)."""
     return [word for word in re.findall(IDENTIFIER_PATTERN, text)
-            if len(word) <= MAX_TOKEN_CHARS][:MAX_QUERY_WORDS]
+            if len(word.encode("utf-8", "surrogatepass")) < MAX_TOKEN_BYTES][:MAX_QUERY_WORDS]
 
 
 def _term_pattern(identifier: str) -> re.Pattern[str]:
@@ -427,10 +427,13 @@ class ReleaseSearch:
             parts = PARTS.analyze(identifier) or term
             fields = [("content", term), ("symbols", IDENTIFIERS.analyze(symbol_key(identifier))),
                       ("parts", parts), ("path", parts)]
-            clauses.append((must, tantivy.Query.boolean_query(
-                [(should, self._boosted(field, terms)) for field, terms in fields if terms])))
-        if len(words) > 1:
-            terms = [IDENTIFIERS.analyze(word)[0] for word in words]
+            options = [(should, self._boosted(field, terms)) for field, terms in fields if terms]
+            if options:
+                clauses.append((must, tantivy.Query.boolean_query(options)))
+        if not clauses:
+            return None
+        terms = [term for word in words for term in IDENTIFIERS.analyze(word)]
+        if len(terms) > 1:
             clauses.append((should, tantivy.Query.boost_query(
                 tantivy.Query.phrase_query(SCHEMA, "content", terms), BOOSTS["phrase"])))
         return tantivy.Query.boolean_query(clauses)

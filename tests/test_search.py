@@ -131,6 +131,8 @@ def test_a_miss_returns_nothing(index):
                         ).hits == []
     assert index.search("(){};").hits == []
     assert index.search("_ __").mode == "ranked"  # names without words to split
+    # 32 characters, 64 bytes of UTF-8: at the tokens' limit as tantivy counts it (bytes)
+    assert index.search("ßàáâãäåæçèéêëìíîïðñòóôõöøùúûüýþÿ frobnicate").hits == []
 
 
 def test_cli_query_and_the_message_without_an_index(release, index, tmp_path, capsys):
