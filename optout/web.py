@@ -2,10 +2,11 @@
 
 A contributor looks up a GitHub login (its repositories and files in the release) or pastes
 code (the membership check's verdict; where the release has a search index, also the files that
-hold it or match it, with repository, path, licence and lines: optout/search.py), asks to be left out (a pending request in the registry)
-and follows that request by id, with its history. Staff sign in with the token of
-``$STACK_CURATE_STAFF_TOKEN`` and a name (the registry's ``--by``) to verify or reject pending
-requests; with no token set there is no staff view at all (its pages are 404).
+hold it or match it, with repository, path, licence and lines: optout/search.py), asks to be
+left out (a pending request in the registry) and follows that request by id, with its history.
+Staff sign in with the token of ``$STACK_CURATE_STAFF_TOKEN`` and a name (the registry's
+``--by``) to verify or reject pending requests; with no token set there is no staff view at all
+(its pages are 404).
 
 Server-rendered HTML: Starlette, Jinja2 templates under ``optout/templates`` (autoescaped:
 every user-supplied string is escaped), inline CSS, no script, no external asset; served by

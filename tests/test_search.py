@@ -29,11 +29,13 @@ def parse_json_file(path):
     settings.setdefault("crème", "brûlée")
     return settings
 '''
-USER = "def test_parse_json_file():\n    assert parse_json_file('t.json') == {}\n\n\n" + "".join(f"from settings import parse_json_file\nvalue_{i} = parse_json_file('s{i}.json')\n"
-               for i in range(6))
+USER = ("def test_parse_json_file():\n    assert parse_json_file('t.json') == {}\n\n\n"
+        + "".join(f"from settings import parse_json_file\n"
+                  f"value_{i} = parse_json_file('s{i}.json')\n" for i in range(6)))
 GEO = "".join(f"fn area_{i}(width: f64, height: f64) -> f64 {{\n    width * height * {i}.0\n}}\n"
               for i in range(40))
-NOTE = "Ce module lit les réglages; voir « Überblick » — 設定ファイルを読みます — and keeps them as they are, line by line.\n"
+NOTE = ("Ce module lit les réglages; voir « Überblick » — 設定ファイルを読みます — and keeps them "
+        "as they are, line by line.\n")
 RECORDS = [  # (repository, path, licence, content), in release order
     ("acme/settings", "settings/reader.py", "MIT", PARSER),
     ("acme/app", "app/main.py", "Apache-2.0", USER),
@@ -132,7 +134,7 @@ def test_a_miss_returns_nothing(index):
     assert index.search("(){};").hits == []
     assert index.search("_ __").mode == "ranked"  # names without words to split
     # 32 characters, 64 bytes of UTF-8: at the tokens' limit as tantivy counts it (bytes)
-    assert index.search("ßàáâãäåæçèéêëìíîïðñòóôõöøùúûüýþÿ frobnicate").hits == []
+    assert index.search("ßàáâãäåæçèéêëìíîïðñòóôõöøùúûüýþÿ frobnicate").hits == []  # no panic
 
 
 def test_cli_query_and_the_message_without_an_index(release, index, tmp_path, capsys):
