@@ -59,6 +59,7 @@ import json
 import re
 import shutil
 import time
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
@@ -189,8 +190,7 @@ def build_index(release_dir: Path, threads: int = 1) -> dict[str, Any]:
         for name, parts in (("hash", hashes), ("record", records), ("offset", offsets)):
             table[name] = np.concatenate(parts)[order]
     np.save(pending / "ngrams.npy", table)
-    files = sorted(path for path in pending.rglob("*") if path.is_file())
-    index_bytes = sum(path.stat().st_size for path in files)
+    index_bytes = sum(path.stat().st_size for path in pending.rglob("*") if path.is_file())
     shard_bytes = sum(shard["bytes"] for shard in manifest["shards"])
     header = {
         "release": release.name, "manifest_sha256": file_sha256(manifest_path),
@@ -199,7 +199,7 @@ def build_index(release_dir: Path, threads: int = 1) -> dict[str, Any]:
         "hash": "first little-endian uint64 of xxh3_128(utf-8 n-gram)",
         "tokenizers": {"content": IDENTIFIER_PATTERN, "parts": PART_PATTERN,
                        "max_token_bytes": MAX_TOKEN_BYTES},
-        "engine": f"tantivy (tantivy-py {_tantivy_version()})",
+        "engine": f"tantivy (tantivy-py {version('tantivy')})",
         "index_bytes": index_bytes, "ngrams_bytes": (pending / "ngrams.npy").stat().st_size,
         "release_shard_bytes": shard_bytes,
         "fraction_of_shard_bytes": index_bytes / shard_bytes if shard_bytes else 0.0,
@@ -210,12 +210,6 @@ def build_index(release_dir: Path, threads: int = 1) -> dict[str, Any]:
     shutil.rmtree(release / INDEX_DIR, ignore_errors=True)
     pending.rename(release / INDEX_DIR)
     return header
-
-
-def _tantivy_version() -> str:
-    from importlib.metadata import version
-
-    return version("tantivy")
 
 
 def _strides_within(first: int, last: int) -> int:

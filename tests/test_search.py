@@ -151,6 +151,12 @@ def test_cli_query_and_the_message_without_an_index(release, index, tmp_path, ca
     assert "has no search index" in err and f"curate search index {bare}" in err
     with pytest.raises(NoSearchIndex):
         ReleaseSearch(bare)
+    stale = write_release(tmp_path / "stale", RECORDS[:1])
+    build_index(stale)
+    manifest = stale / "releases" / "v1.0.0" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace("{", '{"changed": 1, ', 1))
+    with pytest.raises(NoSearchIndex, match="another state of its manifest: rebuild it"):
+        ReleaseSearch(stale)
 
 
 def test_terminal_output_marks_matches_in_bold(index):
