@@ -72,6 +72,7 @@ def test_loss_falls_and_the_checkpoint_loads_and_generates(release, tmp_path, ca
     losses = [row["loss"] for row in rows if "loss" in row]
     assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 0.5
     heldout = [row["heldout"] for row in rows if "heldout" in row]
+    assert [row["step"] for row in rows if "heldout" in row] == [0, 10, 20]
     assert set(heldout[-1]) == {"go", "javascript", "python"}
     assert all(heldout[-1][k] < heldout[0][k] for k in heldout[-1])
     assert (out / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

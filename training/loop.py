@@ -272,11 +272,11 @@ def train(release: Path, out: Path, config: TrainConfig, device: str = "auto",
     """Train on ``release`` into ``out``; ``stop_at`` ends the run early at that step (the
     schedule still spans ``config.steps``), as a preempted job would; progress goes to ``log``
     (stderr by default). Returns a summary."""
-    log = log or sys.stderr
     from transformers import GPTBigCodeForCausalLM
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # save_pretrained's bar would break the log
+    log = log or sys.stderr
 
     release, out = resolve_release(release), Path(out)
     runtime = start_runtime(device)
@@ -320,7 +320,17 @@ def train(release: Path, out: Path, config: TrainConfig, device: str = "auto",
     started, first_tokens = time.perf_counter(), tokens
     window_start, window_step = started, step
     heldout: dict[str, float] = {}
+
+    def evaluate(sink: TextIO) -> dict[str, float]:
+        losses = heldout_loss(raw, eval_tokens, config.data.seq_len, runtime)
+        sink.write(json.dumps({"step": step, "heldout": losses}) + "\n")
+        print(f"step {step} held-out loss " + ", ".join(
+            f"{name} {value:.4f}" for name, value in losses.items()), file=log, flush=True)
+        return losses
+
     with open(metrics, "a", encoding="utf-8") if runtime.main else contextlib.nullcontext() as sink:
+        if runtime.main and step == 0:
+            evaluate(sink)  # the untrained model's: where the curves start
         while step < end:
             loss, norm = train_step(model, optimizer, scheduler,
                                     lambda: data.next_batch(config.batch_size), config, runtime)
@@ -338,11 +348,7 @@ def train(release: Path, out: Path, config: TrainConfig, device: str = "auto",
                           file=log, flush=True)
                     window_start, window_step = now, step
                 if step % config.eval_every == 0 or step == end:
-                    heldout = heldout_loss(raw, eval_tokens, config.data.seq_len, runtime)
-                    sink.write(json.dumps({"step": step, "heldout": heldout}) + "\n")
-                    print(f"step {step} held-out loss " + ", ".join(
-                        f"{name} {value:.4f}" for name, value in heldout.items()),
-                        file=log, flush=True)
+                    heldout = evaluate(sink)
                 sink.flush()
             if step % config.checkpoint_every == 0 or step == end:
                 save_checkpoint(out, step, raw, optimizer, scheduler, data, config, runtime,
