@@ -50,8 +50,9 @@ from pipeline.config import BuildConfig, config_from_dict
 from pipeline.plan import RELEASE_STEPS, release_steps_of
 from pipeline.reasons import Reason
 from pipeline.schema import RECORD_SCHEMA
-from pipeline.shards import (ShardInfo, file_sha256, link_or_copy, resolve_release,
-                             switch_current, write_excluded_shards, write_manifest, write_shard)
+from pipeline.shards import (ShardInfo, file_sha256, link_or_copy, read_private_authors,
+                             resolve_release, switch_current, write_excluded_shards,
+                             write_manifest, write_shard)
 
 APPLY_STAGE = "optout_apply"  # the ``stage`` of the records an apply removes
 STEPS = ("carried", "rewritten", "excluded", "indexed", "manifest", "changelog", "renamed",
@@ -84,6 +85,9 @@ class ApplyPlan:
     copies: tuple[Copy, ...] = ()  # those near-copies, by id
     # request id -> excluded records whose ``duplicate_of`` is a record it removes
     duplicates_left: dict[int, int] = dataclasses.field(default_factory=dict)
+    # the build's private ``authors`` by record id (OUT/private/authors/): user requests
+    # cover the issues and commits their login authored
+    authors: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
     @property
     def removed(self) -> int:
@@ -172,9 +176,14 @@ def _current_release(path: Path) -> tuple[Path, Path]:
     return release, out_dir
 
 
-def _requests_of(table: pa.Table, optouts: OptOuts) -> pa.Array:
-    """The covering request's id for each row of ``table`` (null where none covers it)."""
-    return pa.array(optouts.requests_for(table.column("repo").to_pylist()), pa.int64())
+def _requests_of(table: pa.Table, optouts: OptOuts, authors: dict[str, list[str]]
+                 ) -> pa.Array:
+    """The covering request's id for each row of ``table`` (``repo`` and ``id``; null where
+    none covers it), a row's private ``authors`` (issues, commits) looked up by its id."""
+    ids = table.column("id").to_pylist()
+    return pa.array(optouts.requests_for(table.column("repo").to_pylist(),
+                                         [authors.get(record_id) for record_id in ids]),
+                    pa.int64())
 
 
 def read_shard(path: Path, columns: list[str]) -> pa.Table:
@@ -198,22 +207,25 @@ def _duplicates_left(release: Path, manifest: dict[str, Any], removed: dict[str,
 
 
 def plan_apply(release: Path, home: Path | None, with_copies: bool = False) -> ApplyPlan:
-    """Read the release's ``repo`` columns and the registry (and, ``with_copies``, its
-    signatures and the candidates' content): what an apply would do."""
+    """Read the release's ``repo`` and ``id`` columns, the build's private authors and the
+    registry (and, ``with_copies``, the signatures and the candidates' content): what an apply
+    would do."""
     source, out_dir, manifest, version = read_release(release)
     optouts = OptOuts.from_registry(home, required=True)
+    authors = read_private_authors(out_dir)
     covered: dict[str, dict[int, int]] = {}  # shard -> row -> request id
     removed: dict[str, int] = {}  # record id -> request id
     removals: dict[int, collections.Counter] = collections.defaultdict(collections.Counter)
     for shard in manifest["shards"]:
-        table = read_shard(source / shard["path"], ["repo"])
+        table = read_shard(source / shard["path"], ["repo", "id"])
         rows = {row: request_id for row, request_id in
-                enumerate(_requests_of(table, optouts).to_pylist()) if request_id is not None}
+                enumerate(_requests_of(table, optouts, authors).to_pylist())
+                if request_id is not None}
         if not rows:
             continue
         covered[shard["path"]] = rows
         repos = table.column("repo").to_pylist()
-        ids = read_shard(source / shard["path"], ["id"]).column("id").to_pylist()
+        ids = table.column("id").to_pylist()
         for row, request_id in rows.items():
             removals[request_id][repos[row]] += 1
             removed[ids[row]] = request_id
@@ -224,7 +236,7 @@ def plan_apply(release: Path, home: Path | None, with_copies: bool = False) -> A
     rewrite = tuple(shard["path"] for shard in manifest["shards"] if shard["path"] in touched)
     return ApplyPlan(out_dir, source, manifest, version, optouts, rewrite,
                      dict(sorted(removals.items())), with_copies, copies,
-                     _duplicates_left(source, manifest, removed) if removed else {})
+                     _duplicates_left(source, manifest, removed) if removed else {}, authors)
 
 
 def _check_sha256(path: Path, sha256: str, shard: Path) -> None:
@@ -245,7 +257,7 @@ def _carry(source: Path, target: Path, sha256: str) -> None:
 def _split(plan: ApplyPlan, path: str, table: pa.Table) -> tuple[pa.Table, list[dict]]:
     """The records of shard ``path`` without those its requests cover and their near-copies,
     and those, marked excluded (a copy's details: ``copy_of``)."""
-    request_ids = _requests_of(table, plan.optouts)
+    request_ids = _requests_of(table, plan.optouts, plan.authors)
     copies = {copy.id: copy for copy in plan.copies if copy.shard == path}
     copied = pa.array([record_id in copies for record_id in table.column("id").to_pylist()],
                       pa.bool_())

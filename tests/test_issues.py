@@ -457,3 +457,11 @@ def test_a_build_releases_issues_without_logins_and_an_optout_removes_them(
     removed = {(r["repo"], r["path"]): r for r in _read(again.release_dir, "excluded")}
     assert removed[(REPO, "issues/2")]["reason"] == "opt_out"
     assert removed[(REPO, "issues/2")]["content"] is None
+    # the published release, too: apply finds the login in the build's private authors
+    from optout.apply import plan_apply, publish
+
+    plan = plan_apply(tmp_path / "out", home)
+    assert plan.removed == 1 and dict(plan.removals) == {request: {REPO: 1}}
+    published = publish(plan)
+    applied = {r["path"] for r in _read(published, "data") if r["kind"] == "issue"}
+    assert applied == {"issues/1"}
