@@ -372,10 +372,8 @@ class ReleaseSearch:
         lows = np.searchsorted(self.hashes, query, side="left")
         highs = np.searchsorted(self.hashes, query, side="right")
         found: dict[tuple[int, int], int] = {}
-        for window, (low, high) in enumerate(zip(lows.tolist(), highs.tolist())):
-            if low == high:
-                continue
-            rows = self.ngrams[low:high]
+        for window in np.flatnonzero(highs > lows).tolist():  # the windows found
+            rows = self.ngrams[lows[window]:highs[window]]
             for record, offset in zip(rows["record"].tolist(), rows["offset"].tolist()):
                 if offset >= window:
                     key = (record, offset - window)

@@ -152,7 +152,8 @@ def test_cli_query_and_the_message_without_an_index(release, index, tmp_path, ca
     with pytest.raises(NoSearchIndex):
         ReleaseSearch(bare)
     stale = write_release(tmp_path / "stale", RECORDS[:1])
-    build_index(stale)
+    assert main(["search", "index", str(stale)]) == 0
+    assert "v1.0.0: 1 records" in capsys.readouterr().out
     manifest = stale / "releases" / "v1.0.0" / "manifest.json"
     manifest.write_text(manifest.read_text().replace("{", '{"changed": 1, ', 1))
     with pytest.raises(NoSearchIndex, match="another state of its manifest: rebuild it"):
