@@ -48,7 +48,7 @@ Two modes (:meth:`ReleaseSearch.search`):
   is searched ranked.
 - ranked, BM25: every identifier of the query must occur (as itself, as its parts in order,
   in a definition or in the path), scores add up over the fields with :data:`BOOSTS`, and the
-  query's identifiers in order as a phrase add more.
+  query's words (the parts of its identifiers) in order as a phrase add more.
 Results carry the record's repository, path, licence, id and the matching lines with the
 matches marked.
 """
@@ -114,7 +114,8 @@ def _schema() -> tantivy.Schema:
     for name in ("id", "repo", "license"):
         builder.add_text_field(name, stored=True, tokenizer_name="raw", index_option="basic")
     builder.add_text_field("path", stored=True, tokenizer_name="parts")
-    builder.add_text_field("content", stored=True, tokenizer_name="identifiers")
+    builder.add_text_field("content", stored=True, tokenizer_name="identifiers",
+                           index_option="freq")  # phrases are matched on parts
     builder.add_text_field("parts", tokenizer_name="parts")
     builder.add_text_field("symbols", tokenizer_name="identifiers", index_option="freq")
     return builder.build()
@@ -424,10 +425,10 @@ class ReleaseSearch:
                 clauses.append((must, tantivy.Query.boolean_query(options)))
         if not clauses:
             return None
-        terms = [term for word in words for term in IDENTIFIERS.analyze(word)]
-        if len(terms) > 1:
+        parts = [part for word in words for part in PARTS.analyze(word)]
+        if len(parts) > 1:
             clauses.append((should, tantivy.Query.boost_query(
-                tantivy.Query.phrase_query(SCHEMA, "content", terms), BOOSTS["phrase"])))
+                tantivy.Query.phrase_query(SCHEMA, "parts", parts), BOOSTS["phrase"])))
         return tantivy.Query.boolean_query(clauses)
 
     @staticmethod
