@@ -34,8 +34,8 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"demo corpus: {manifest}", file=sys.stderr)
     result = run_build(manifest, args.out, load_config(args.config), args.master)
     print(summary_table(result))
-    print(f"load it with: datasets.load_dataset('parquet', data_files="
-          f"'{result.release_dir}/data/**/*.parquet')")
+    print(f"load it with: datasets.load_dataset('{result.release_dir}') (its dataset card: "
+          f"{result.release_dir / 'README.md'}; its report: {result.release_dir / 'report.html'})")
     return 0
 
 

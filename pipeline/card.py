@@ -125,6 +125,18 @@ def _by_count(counts: dict[str, int]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
+def _languages(kept_by_language: dict[str, int], shown: int = 25) -> str:
+    """The records per language, the largest ``shown`` in a table and the rest named after it
+    (records of no language, issues, as ``(none)``)."""
+    rows = [("(none)" if language == "None" else language, count)
+            for language, count in _by_count(kept_by_language)]
+    table = _table(("language", "records"), rows[:shown])
+    if len(rows) > shown:
+        table += ("\n" + f"{len(rows) - shown} more: "
+                  + ", ".join(f"{language} {count}" for language, count in rows[shown:]) + ".\n")
+    return table
+
+
 def _parameters(config: dict[str, Any]) -> str:
     """The config's parameters in the order :class:`BuildConfig` declares them (a manifest read
     back from JSON has its keys sorted: the card must not depend on that), with their sources."""
@@ -172,8 +184,7 @@ def render_card(manifest: dict[str, Any]) -> str:
         f"{manifest['schema_version']}).\n",
         "## What it holds\n",
         _table(("kind", "records"), _by_count(counts["kept_by_kind"])),
-        "\n", _table(("language", "records"),
-                     [(str(k), v) for k, v in _by_count(counts["kept_by_language"])]),
+        _languages(counts["kept_by_language"]),
         "\n", _table(("licence class", "records"), _by_count(counts["kept_by_license_class"])),
         "\n", _table(("licence (SPDX)", "records"), _by_count(counts["kept_by_license"])[:25]),
         "\n## How it was built\n",
@@ -203,8 +214,10 @@ def render_card(manifest: dict[str, Any]) -> str:
            else "") + ".\n",
         "\n## Opt-out and membership\n",
         f"Opt-out requests applied by the build: {len(optout.get('requests', []))} (registry "
-        f"state `{optout.get('state_hash', 'none')}`). Contributors can ask to be left out "
-        "with `curate optout add --user LOGIN` (or `--org`, `--repo OWNER/NAME`), or on the "
+        f"state `{optout.get('state_hash', 'none')}`; an e-mail request is recorded by the "
+        "sha256 of its address). Contributors can ask to be left out with `curate optout add "
+        "--user LOGIN` (or `--org`, `--repo OWNER/NAME`, `--email ADDRESS` for the commits an "
+        "address authored), or on the "
         "page that `curate serve` runs; a verified request reaches the next build and, through "
         "`curate optout apply`, the published release as its next patch version.\n\n",
         "Is my code in it? `curate membership user LOGIN --release RELEASE_DIR` lists a "
@@ -226,7 +239,8 @@ def render_card(manifest: dict[str, Any]) -> str:
     if manifest.get("previous"):
         parts.append(f"\nThis version follows `{manifest['previous']['release']}`: see "
                      "`CHANGELOG.md`.\n")
-    return "".join(parts)
+    # one blank line between blocks: headings, paragraphs and tables each stand alone
+    return "\n".join(part.strip("\n") + "\n" for part in parts if part.strip())
 
 
 def explain_release(release_dir: Path) -> dict[str, Any]:
