@@ -58,13 +58,14 @@ class TrainConfig:
 
 
 _PRESETS = {
-    # tiny and small: 10x StarCoder's rates, as models this small take (our choice)
+    # tiny: 10x StarCoder's rates, as models this small take (our choice)
     "tiny": TrainConfig(vocab_size=512, steps=40, batch_size=4, lr=3e-3, min_lr=3e-4,
                         warmup_steps=4, checkpoint_every=20, eval_every=20, eval_sequences=2,
                         log_every=5),
+    # small: 1e-3 (our choice): at 3e-3 a 100-step run spiked (gradient norm 45; bench/RESULTS.md)
     "small": TrainConfig(model=ModelConfig(n_embd=256, n_layer=4, n_head=8, n_positions=256),
                          data=DataConfig(seq_len=256), vocab_size=8192, steps=300,
-                         batch_size=8, lr=3e-3, min_lr=3e-4, warmup_steps=30, eval_every=50),
+                         batch_size=8, lr=1e-3, min_lr=1e-4, warmup_steps=30, eval_every=50),
     # ~310M parameters (SantaCoder's depth and width), for one GPU.
     "base": TrainConfig(model=ModelConfig(n_embd=1024, n_layer=24, n_head=16, n_positions=2048),
                         data=DataConfig(seq_len=2048, shuffle_buffer=2048), steps=20_000,
