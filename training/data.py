@@ -166,24 +166,26 @@ class LanguageStream:
         self.rng.bit_generator.state = state["rng"]
 
 
-def training_bytes(shards: list[Path], config: DataConfig, rank: int, world_size: int) -> int:
-    """Content bytes of one rank's training records of these shards (held-out ones left out)."""
-    total = 0
+def training_documents(shards: list[Path], config: DataConfig, rank: int, world_size: int) -> int:
+    """How many of these shards' records are one rank's training records (held-out ones left
+    out)."""
+    count = 0
     for path in shards:
-        table = pq.read_table(path, columns=["id", "size"])
-        for row, (record_id, size) in enumerate(zip(table.column("id").to_pylist(),
-                                                    table.column("size").to_pylist())):
-            if row % world_size == rank and not is_heldout(record_id, config.heldout_fraction):
-                total += size or 0
-    return total
+        ids = pq.read_table(path, columns=["id"]).column("id").to_pylist()
+        count += sum(1 for row, record_id in enumerate(ids)
+                     if row % world_size == rank
+                     and not is_heldout(record_id, config.heldout_fraction))
+    return count
 
 
 def language_probabilities(release: Path, config: DataConfig, rank: int = 0,
                            world_size: int = 1) -> dict[str, float]:
-    """Each language's share of documents drawn: its training bytes (the natural distribution
-    StarCoder sampled, §5.2) times its ``language_weights`` entry (1.0 when absent)."""
+    """The chance that the next document is of a language: its share of training documents
+    times its ``language_weights`` entry (1.0 when absent), normalised. With every weight 1.0
+    each document is drawn alike, so each language's share of tokens is its share of the data:
+    the natural distribution StarCoder sampled (§5.2)."""
     weights = {language: config.language_weights.get(language, 1.0)
-               * training_bytes(shards, config, rank, world_size)
+               * training_documents(shards, config, rank, world_size)
                for language, shards in language_shards(release).items()}
     total = sum(weights.values())
     if total <= 0:
