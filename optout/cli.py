@@ -13,7 +13,7 @@ from optout.apply import changelog, plan_apply, publish
 from optout.jsonl import export_item, parse_import
 from optout.membership import MIN_FOUND, ReleaseMembership
 from optout.registry import STATUSES, Registry, Request, new_request
-from optout.targets import normalise_login
+from optout.targets import KINDS, normalise_login
 from pipeline.shards import resolve_release
 
 RELEASE_ENV = "STACK_CURATE_RELEASE"  # the release that membership commands read by default
@@ -24,7 +24,7 @@ def _describe(request: Request) -> str:
 
 
 def _add(args: argparse.Namespace) -> int:
-    kind, target = next((kind, getattr(args, kind)) for kind in ("user", "org", "repo")
+    kind, target = next((kind, getattr(args, kind)) for kind in KINDS
                         if getattr(args, kind) is not None)
     request = new_request(kind, target, reason=args.reason, requested_by=args.requested_by)
     with Registry.open(args.home) as registry:
@@ -142,9 +142,10 @@ def add_optout_commands(commands: argparse._SubParsersAction) -> None:
                              "else ~/.local/share/stack-curate)")
     optout = commands.add_parser(
         "optout", help="opt-out requests: record, verify, list, import, export, apply",
-        description="Requests to leave GitHub users, organisations or repositories out of "
-                    "releases. Statuses: pending -> verified, rejected or withdrawn; "
-                    "verified -> withdrawn. Builds enforce verified requests only.")
+        description="Requests to leave GitHub users, organisations, repositories or the "
+                    "commits of an e-mail address out of releases. Statuses: pending -> "
+                    "verified, rejected or withdrawn; verified -> withdrawn. Builds enforce "
+                    "verified requests only.")
     sub = optout.add_subparsers(dest="optout_command", required=True)
 
     add = sub.add_parser("add", parents=[common], help="record a pending request")
@@ -152,6 +153,9 @@ def add_optout_commands(commands: argparse._SubParsersAction) -> None:
     target.add_argument("--user", metavar="LOGIN", help="a GitHub user's login")
     target.add_argument("--org", metavar="ORG", help="a GitHub organisation")
     target.add_argument("--repo", metavar="OWNER/NAME", help="one repository")
+    target.add_argument("--email", metavar="ADDRESS",
+                        help="one e-mail address: the commits it authored (releases record "
+                             "only its sha256)")
     add.add_argument("--reason", help="why, as the requester put it")
     add.add_argument("--requested-by", metavar="LOGIN", help="the requester's GitHub login")
     add.set_defaults(run=_add)
@@ -188,12 +192,12 @@ def add_optout_commands(commands: argparse._SubParsersAction) -> None:
         "import", parents=[common],
         help="add pending requests from JSONL, all or (on any malformed line) none",
         description='One request a line: {"issue": 12, "author": "login", "optout_repos": '
-                    '["owner/name"], "optout_owners": ["login"]}, optionally "optout_orgs" '
-                    'and "reason". Each owner becomes a user request: offline a user cannot '
-                    'be told from an organisation (list known organisations under '
-                    '"optout_orgs"). The source is issue:N, or import:FILE:LINE without an '
-                    'issue. A malformed line is reported with its number and nothing of the '
-                    'file is applied.')
+                    '["owner/name"], "optout_owners": ["login"]}, optionally "optout_orgs", '
+                    '"optout_emails" and "reason". Each owner becomes a user request: '
+                    'offline a user cannot be told from an organisation (list known '
+                    'organisations under "optout_orgs"). The source is issue:N, or '
+                    'import:FILE:LINE without an issue. A malformed line is reported with its '
+                    'number and nothing of the file is applied.')
     importing.add_argument("file", type=Path)
     importing.set_defaults(run=_import)
 

@@ -3,8 +3,12 @@
 A user or organisation request covers every repository whose owner (the part of the record's
 ``repo`` before ``/``) is its login; a repository request covers that repository; both compared
 case-insensitively, as GitHub compares names. A user request also covers every record whose
-private ``authors`` (issues, commits: :mod:`pipeline.schema`) hold its login, in any repository. A record covered by several requests is excluded
-for the earliest (lowest id). An excluded record keeps its metadata, never its content.
+private ``authors`` (issues, commits: :mod:`pipeline.schema`) hold its login, in any
+repository, and an e-mail request every record whose ``authors`` hold its address (commits);
+an e-mail request never matches a repository's owner. A record covered by several requests is
+excluded for the earliest (lowest id). An excluded record keeps its metadata, never its
+content. What a release records of the requests (:meth:`OptOuts.describe`) names an e-mail
+address by its sha256 only.
 """
 from __future__ import annotations
 
@@ -13,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from optout.registry import Registry, VerifiedTargets, registry_path
+from optout.targets import published_target
 from pipeline.config import stable_hash
 from pipeline.reasons import Reason, exclude
 
-_NO_TARGETS = VerifiedTargets(users={}, orgs={}, repos={})
+_NO_TARGETS = VerifiedTargets(users={}, orgs={}, repos={}, emails={})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,10 +48,12 @@ class OptOuts:
         return cls(targets, state_hash, registry_found=True)
 
     def requests(self) -> list[dict[str, Any]]:
-        """The verified requests as ``{id, kind, target}``, by id."""
+        """The verified requests as ``{id, kind, target}``, by id; an e-mail address as its
+        sha256 (:func:`optout.targets.published_target`), as releases record these."""
         kinds = (("user", self.targets.users), ("org", self.targets.orgs),
-                 ("repo", self.targets.repos))
-        return sorted(({"id": request_id, "kind": kind, "target": target}
+                 ("repo", self.targets.repos), ("email", self.targets.emails))
+        return sorted(({"id": request_id, "kind": kind,
+                        "target": published_target(kind, target)}
                        for kind, ids in kinds for target, request_id in ids.items()),
                       key=lambda request: request["id"])
 
@@ -63,9 +70,13 @@ class OptOuts:
         matches = [ids[name] for ids, name in ((self.targets.repos, key),
                                                (self.targets.users, owner),
                                                (self.targets.orgs, owner)) if name in ids]
-        matches += [self.targets.users[author] for author in authors or ()
-                    if author in self.targets.users]
-        return min(matches, default=None)
+        return min(matches + self._author_requests(authors), default=None)
+
+    def _author_requests(self, authors: list[str] | None) -> list[int]:
+        """The ids of the user requests for the logins among ``authors`` and of the e-mail
+        requests for its addresses (an address holds an @, a login never does)."""
+        return [ids[author] for author in authors or ()
+                for ids in (self.targets.users, self.targets.emails) if author in ids]
 
     def requests_for(self, repos: list[str], authors: list[list[str] | None] | None = None
                      ) -> list[int | None]:
@@ -80,8 +91,7 @@ class OptOuts:
         """Whether a request covers any record of ``repos`` (with their ``authors``)."""
         if any(self.request_for(repo) is not None for repo in set(repos)):
             return True
-        users = self.targets.users
-        return any(author in users for names in authors or () for author in names or ())
+        return any(self._author_requests(names) for names in authors or ())
 
 
 def opt_out(record: dict, request_id: int, stage: str, **details: Any) -> dict:

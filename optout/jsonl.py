@@ -6,7 +6,9 @@ A line, e.g. exported from an issue tracker::
 
 ``issue`` (a positive integer or null) and ``author`` (a GitHub login or null) must be there,
 as must ``optout_repos`` and ``optout_owners`` (lists of strings; together with the optional
-``optout_orgs``, at least one target). Optional: ``optout_orgs`` and ``reason`` (text or null).
+``optout_orgs`` and ``optout_emails``, at least one target). Optional: ``optout_orgs``,
+``optout_emails`` (e-mail addresses, matched against commit authors) and ``reason`` (text or
+null).
 Other keys are ignored (an export adds ``id``, ``kind``, ``status``, ``source``,
 ``created_at``). Each owner becomes a ``user`` request: offline a user cannot be told from an
 organisation; organisations known to be ones go under ``optout_orgs``. The source is
@@ -21,7 +23,8 @@ from typing import Any
 from optout.registry import NewRequest, Request, check_text, new_request
 from optout.targets import normalise_login
 
-TARGET_KEYS = (("optout_repos", "repo"), ("optout_owners", "user"), ("optout_orgs", "org"))
+TARGET_KEYS = (("optout_repos", "repo"), ("optout_owners", "user"), ("optout_orgs", "org"),
+               ("optout_emails", "email"))
 REQUIRED_KEYS = ("issue", "author", "optout_repos", "optout_owners")
 MAX_REPORTED_ERRORS = 5
 _ISSUE_SOURCE = re.compile(r"issue:([1-9][0-9]*)")
@@ -61,7 +64,7 @@ def _line_requests(line: str, file_label: str, number: int) -> list[NewRequest]:
             except ValueError as error:
                 raise ValueError(f"{key}[{index}]: {error}") from error
     if not requests:
-        raise ValueError("names no repository, owner or organisation")
+        raise ValueError("names no repository, owner, organisation or e-mail address")
     return requests
 
 

@@ -1,7 +1,7 @@
 """The opt-out request registry: one SQLite file in WAL mode under the data root.
 
-A request names a GitHub user, organisation or repository (:mod:`optout.targets`) and moves
-through these statuses; any other change is an error and changes nothing::
+A request names a GitHub user, organisation, repository or e-mail address (:mod:`optout.targets`)
+and moves through these statuses; any other change is an error and changes nothing::
 
     pending  -> verified    staff checked that the requester speaks for the target
     pending  -> rejected    staff found it unfounded (with a reason)
@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from optout.targets import has_control_character, normalise_login, normalise_target
+from optout.targets import KINDS, has_control_character, normalise_login, normalise_target
 from pipeline.config import stable_hash
 
 STATUSES = ("pending", "verified", "rejected", "withdrawn")
@@ -67,6 +67,29 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ("""CREATE UNIQUE INDEX one_open_request ON requests (kind, target_key)
             WHERE status IN ('pending', 'verified')""",
      "CREATE INDEX history_of_request ON history (request_id)"),
+    # 3: the kind 'email'. SQLite cannot alter a CHECK constraint: the table is rebuilt with
+    # its rows and ids (history refers to them; foreign keys are off while migrating).
+    ("""CREATE TABLE requests_new (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL CHECK (kind IN ('user', 'org', 'repo', 'email')),
+            target TEXT NOT NULL,
+            target_key TEXT NOT NULL,
+            reason TEXT,
+            source TEXT NOT NULL,
+            requested_by TEXT,
+            status TEXT NOT NULL
+                CHECK (status IN ('pending', 'verified', 'rejected', 'withdrawn')),
+            reviewed_by TEXT,
+            reviewed_at TEXT,
+            created_at TEXT NOT NULL)""",
+     """INSERT INTO requests_new (id, kind, target, target_key, reason, source, requested_by,
+            status, reviewed_by, reviewed_at, created_at)
+        SELECT id, kind, target, target_key, reason, source, requested_by, status,
+            reviewed_by, reviewed_at, created_at FROM requests""",
+     "DROP TABLE requests",
+     "ALTER TABLE requests_new RENAME TO requests",
+     """CREATE UNIQUE INDEX one_open_request ON requests (kind, target_key)
+            WHERE status IN ('pending', 'verified')"""),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -130,6 +153,7 @@ class VerifiedTargets:
     users: dict[str, int]
     orgs: dict[str, int]
     repos: dict[str, int]
+    emails: dict[str, int]
 
 
 def check_text(text: object, what: str, required: bool) -> str | None:
@@ -211,9 +235,19 @@ def _enable_wal(db: sqlite3.Connection, where: Path, timeout_s: float) -> None:
 
 def migrate(db: sqlite3.Connection, where: Path) -> None:
     """Bring the schema to :data:`SCHEMA_VERSION` in one transaction; refuse a database
-    written by a newer version of this code."""
+    written by a newer version of this code. Foreign keys are off meanwhile (a migration may
+    rebuild a table others refer to) and checked before the commit."""
     if _user_version(db) == SCHEMA_VERSION:
         return
+    enforced = db.execute("PRAGMA foreign_keys").fetchone()[0]
+    db.execute("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction: set before it
+    try:
+        _migrate(db, where)
+    finally:
+        db.execute(f"PRAGMA foreign_keys = {'ON' if enforced else 'OFF'}")
+
+
+def _migrate(db: sqlite3.Connection, where: Path) -> None:
     db.execute("BEGIN IMMEDIATE")
     try:
         version = _user_version(db)  # another process may have migrated meanwhile
@@ -230,6 +264,11 @@ def migrate(db: sqlite3.Connection, where: Path) -> None:
                         f"migrating opt-out registry {where} to schema version "
                         f"{target_version} failed ({error}); it stays at version {version}"
                     ) from error
+        broken = db.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RegistryError(f"migrating opt-out registry {where} to schema version "
+                                f"{SCHEMA_VERSION} broke {len(broken)} reference(s); it stays "
+                                f"at version {version}")
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     except BaseException:
         db.execute("ROLLBACK")
@@ -383,16 +422,17 @@ class Registry:
         """:meth:`verified_targets` and :meth:`state_hash` from one read, so they agree
         while other writers change the registry."""
         verified = self.requests("verified")
-        by_kind: dict[str, dict[str, int]] = {"user": {}, "org": {}, "repo": {}}
+        by_kind: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
         for request in verified:
             by_kind[request.kind][request.target_key] = request.id
         targets = VerifiedTargets(users=by_kind["user"], orgs=by_kind["org"],
-                                  repos=by_kind["repo"])
+                                  repos=by_kind["repo"], emails=by_kind["email"])
         return targets, stable_hash([{"id": r.id, "kind": r.kind, "target": r.target_key}
                                      for r in verified])
 
     def verified_targets(self) -> VerifiedTargets:
-        """The verified users, organisations and repositories, each with its request id."""
+        """The verified users, organisations, repositories and e-mail addresses, each with
+        its request id."""
         return self.verified_state()[0]
 
     def state_hash(self) -> str:

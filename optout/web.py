@@ -23,6 +23,8 @@ uvicorn. Safety:
   50-character window of the text, so its time and memory grow with it (1 MB: 0.7 s and
   260 MB at peak, measured here); :data:`CHECKS_AT_ONCE` checks run at a time. Every other
   form is at most :data:`MAX_FORM_BYTES` and each field has its own limit.
+- An e-mail request's address is personal data and a request's page is public (anyone may
+  type its id): that page does not show the address; the staff pages do.
 - Bad input gets a page that says what was wrong (400, 403, 404, 413, 415) and changes nothing;
   an unexpected error a page without details (500; the trace goes to the server's log).
 - The registry is opened per request in the worker thread that uses it (SQLite connections are
@@ -58,8 +60,8 @@ from optout.membership import MIN_FOUND, Presence, ReleaseMembership
 from optout.search import NoSearchIndex, ReleaseSearch, SearchResult, has_index
 from optout.registry import (MAX_ACTOR_CHARS, AddResult, NewRequest, Registry, RegistryError,
                              Request, check_actor, new_request)
-from optout.targets import (MAX_LOGIN_CHARS, MAX_REPO_NAME_CHARS, InvalidTarget,
-                            normalise_login)
+from optout.targets import (MAX_EMAIL_CHARS, MAX_LOGIN_CHARS, MAX_REPO_NAME_CHARS,
+                            InvalidTarget, normalise_login)
 from pipeline.config import IngestConfig
 from pipeline.shards import resolve_release
 
@@ -76,7 +78,9 @@ MAX_REQUEST_ID_DIGITS = 18  # ids stay below SQLite's largest integer, 2**63 - 1
 CSRF_COOKIE = "stack_curate_csrf"
 CSRF_FIELD = "csrf_token"
 STAFF_COOKIE = "stack_curate_staff"
-KIND_LABELS = {"user": "GitHub user", "org": "GitHub organisation", "repo": "repository"}
+KIND_LABELS = {"user": "GitHub user", "org": "GitHub organisation", "repo": "repository",
+               "email": "e-mail address (its commits)"}
+MAX_TARGET_CHARS = max(MAX_LOGIN_CHARS + 1 + MAX_REPO_NAME_CHARS, MAX_EMAIL_CHARS)
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -120,7 +124,7 @@ CODE_FIELDS = {"code": Field("pasted code", MAX_CODE_BYTES, in_bytes=True,
                              why=" (1 MB: the largest file a release holds, as ingest drops "
                                  "larger ones)")}
 REQUEST_FIELDS = {"kind": Field("kind of request", 8),
-                  "target": Field("login or repository", MAX_LOGIN_CHARS + 1 + MAX_REPO_NAME_CHARS),
+                  "target": Field("login, repository or e-mail address", MAX_TARGET_CHARS),
                   "reason": Field("reason", MAX_REASON_CHARS),
                   "requested_by": Field("your GitHub login", MAX_LOGIN_CHARS)}
 SEARCH_FIELDS = {"query": Field("search text", MAX_CODE_BYTES, in_bytes=True,
@@ -216,6 +220,7 @@ class OptOutSite:
         response = TEMPLATES.TemplateResponse(
             request, template, {"release_name": self._release_name(), "csrf_token": token,
                                 "csrf_field_name": CSRF_FIELD, "kinds": KIND_LABELS,
+                                "max_target_chars": MAX_TARGET_CHARS,
                                 **context},
             status_code=status, headers=HEADERS)
         if fresh:

@@ -84,7 +84,8 @@ Private (never in shards nor in ``excluded/``; the build writes them to
   them only under pseudonyms or not at all (issues: the GitHub logins of its authors and
   commenters; commits: the author's login where known and e-mail address), lower case, sorted,
   distinct; null for files and notebooks, whose people are their repository's owner. A user
-  opt-out request covers a record whose ``authors`` holds its login.
+  opt-out request covers a record whose ``authors`` holds its login, an e-mail request one
+  whose ``authors`` holds its address.
 """
 from __future__ import annotations
 

@@ -1,11 +1,14 @@
 """Git commits as a source: every filter, the text form, determinism, hostile histories, authors
-kept private, and an opt-out by a noreply login, on git repositories the tests make."""
+kept private, and opt-outs by a noreply login and by an e-mail address, on git repositories the
+tests make."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import random
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,6 +17,7 @@ import pytest
 from licensedcode.cache import get_licenses_db
 
 from jobs.build import run_build, summary_table
+from jobs.cli import main
 from optout.registry import Registry, new_request
 from pipeline.config import BuildConfig, CommitConfig, IngestConfig, OptOutConfig, PiiConfig
 from pipeline.ingest import ingest_repository
@@ -26,6 +30,7 @@ from pipeline.shards import AUTHORS_DIR
 KEEP_ALL = CommitConfig(short_change_keep=1.0, long_change_keep=1.0, short_message_keep=1.0)
 OCTO = ("Octo Dev", "12345+Octo-Dev@users.noreply.github.com")
 ANN = ("Ann Lee", "Ann@Example.com")
+SOMEONE = ("Some One", "Someone@Example.org")
 
 
 def _lines(prefix: str, count: int) -> str:
@@ -359,3 +364,74 @@ def test_a_build_releases_commits_without_authors_and_opts_out_a_noreply_login(b
     ingested = len(_ingest(repo.path, 100))
     assert counts["kept_by_kind"]["commit"] + counts["excluded_by_kind"]["commit"] == ingested
     assert f"  commit: ingested {ingested} = kept" in summary_table(built)
+
+
+@pytest.fixture(scope="module")
+def emailed(spark, tmp_path_factory):
+    """A repository where someone@example.org authored one commit, built while an e-mail
+    request for that address was pending, then again (resumed) once it was verified."""
+    root = tmp_path_factory.mktemp("email-build")
+    repo = Repo(root / "gadgets")
+    licence = "Copyright (c) 2024 Acme\n\n" + get_licenses_db()["mit"].text
+    shas = {"ann": repo.commit("Add the sprocket helpers and their licence",
+                               {"LICENSE": licence, "sprockets.py": _lines("sprocket", 10)}),
+            "someone": repo.commit("Add the gear helpers beside the sprocket module",
+                                   {"gears.py": _lines("gear", 12)}, who=SOMEONE)}
+    home = root / "home"
+    with Registry.open(home) as registry:
+        request = registry.add(new_request("email", " someone@EXAMPLE.org")).request.id
+    manifest = root / "repos.jsonl"
+    manifest.write_text(json.dumps({"name": "acme/gadgets", "source": str(repo.path),
+                                    "history": 10}) + "\n")
+    config = BuildConfig(ingest=IngestConfig(commits=KEEP_ALL), pii=PiiConfig(enabled=False),
+                         optout=OptOutConfig(home=str(home)))
+    pending = run_build(manifest, root / "pending", config, spark=spark)
+    with Registry.open(home) as registry:
+        registry.verify(request, by="staff")
+    (root / "verified").mkdir()
+    shutil.copytree(root / "pending" / "work", root / "verified" / "work")
+    verified = run_build(manifest, root / "verified", config, spark=spark)
+    return shas, request, home, pending, verified
+
+
+def _release_text(release: Path) -> str:
+    """Every file of a release but its parquet data, as lower-case text."""
+    return "".join(path.read_text(encoding="utf-8", errors="replace").lower()
+                   for path in sorted(release.rglob("*"))
+                   if path.is_file() and path.suffix != ".parquet")
+
+
+def test_a_verified_email_request_removes_its_commits_and_no_release_names_the_address(
+        emailed, capsys):
+    shas, request, home, pending, verified = emailed
+    address, digest = "someone@example.org", hashlib.sha256(b"someone@example.org").hexdigest()
+    mine, ann = (shas["someone"], "gears.py"), (shas["ann"], "sprockets.py")
+
+    def commits(release: Path, directory: str) -> dict[tuple[str, str], dict]:
+        return {(row["revision"], row["path"]): row for row in _rows(release / directory)
+                if row["kind"] == "commit"}
+
+    assert {mine, ann} <= commits(pending.release_dir, "data").keys()  # pending: not enforced
+    kept = commits(verified.release_dir, "data")
+    assert ann in kept and mine not in kept
+    removed = commits(verified.release_dir, "excluded")[mine]
+    assert (removed["reason"], json.loads(removed["details"]), removed["content"]) == (
+        "opt_out", {"request": request}, None)
+    files = {row["path"] for row in _rows(verified.release_dir / "data") if row["kind"] == "file"}
+    assert "gears.py" in files  # the address is not the repository's owner
+    assert verified.manifest["fingerprints"]["optout"]["requests"] == [
+        {"id": request, "kind": "email", "target": f"sha256:{digest}"}]
+    assert "opt-out requests applied by the build: 1" in _release_text(verified.release_dir)
+    assert address not in _release_text(verified.release_dir)
+
+    # the published release of the pending build: curate optout apply removes it too
+    assert main(["optout", "apply", str(pending.release_dir.parent.parent),
+                 "--home", str(home)]) == 0
+    out = capsys.readouterr().out
+    assert f"request {request} (email sha256:{digest}): 1 record(s)" in out
+    patched = pending.release_dir.parent / "v1.0.1"
+    assert mine not in commits(patched, "data") and ann in commits(patched, "data")
+    changelog = json.loads((patched / "changelog.json").read_text())
+    assert changelog["requests"][0]["target"] == f"sha256:{digest}"
+    assert address not in _release_text(patched) and address not in out
+

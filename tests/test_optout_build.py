@@ -206,6 +206,26 @@ def test_a_user_request_covers_the_records_its_login_authored_anywhere(homes):
         "opt_out", {"request": user}, None)
 
 
+def test_an_email_request_covers_its_address_among_authors_never_an_owner(tmp_path):
+    with Registry.open(tmp_path) as registry:
+        email = registry.add(new_request("email", " Octo@Example.ORG ")).request.id
+        login = registry.add(new_request("user", "someone")).request.id
+        for request_id in (email, login):
+            registry.verify(request_id, by="staff")
+    optouts = OptOuts.from_registry(tmp_path)
+    assert optouts.requests_for(
+        ["a/b", "a/b", "a/b", "octo@example.org/x", "c/d"],
+        [["octo@example.org"], ["octo"], ["someone", "octo@example.org"], None, None]) == [
+        email, None, email, None, None]
+    assert optouts.covers_any(["a/b"], [None, ["octo@example.org"]])
+    assert not optouts.covers_any(["a/b"], [["octo"], ["other@example.org"]])
+    digest = hashlib.sha256(b"octo@example.org").hexdigest()
+    assert optouts.describe()["requests"] == [
+        {"id": email, "kind": "email", "target": f"sha256:{digest}"},
+        {"id": login, "kind": "user", "target": "someone"}]
+    assert "octo@" not in json.dumps(OptOutStage(OptOutConfig(home=str(tmp_path))).fingerprint())
+
+
 def test_a_missing_registry_means_no_requests_and_is_not_created(tmp_path):
     stage = OptOutStage(OptOutConfig(home=str(tmp_path / "nowhere")))
     assert stage.fingerprint() == {"registry": "missing", "requests": [],

@@ -17,7 +17,8 @@ from jobs.cli import main
 from optout.jsonl import ImportFileError, parse_import
 from optout.registry import (MIGRATIONS, SCHEMA_VERSION, NewRequest, Registry, RegistryError,
                              new_request, registry_path)
-from optout.targets import InvalidTarget, normalise_login, normalise_repo, normalise_target
+from optout.targets import (InvalidTarget, normalise_email, normalise_login, normalise_repo,
+                            normalise_target)
 
 
 @pytest.fixture
@@ -89,6 +90,34 @@ def test_valid_repos(repo, key):
 def test_invalid_repos(repo, message):
     with pytest.raises(InvalidTarget, match=re.escape(message)):
         normalise_repo(repo)
+
+
+@pytest.mark.parametrize("address, key", [
+    ("someone@example.org", "someone@example.org"),
+    ("  Some.One+tag@Example.ORG\n", "some.one+tag@example.org"),
+    ("x@" + "d" * 252, "x@" + "d" * 252),  # 254 characters
+])
+def test_valid_emails(address, key):
+    assert normalise_email(address) == key
+    assert normalise_target("email", address) == key
+
+
+@pytest.mark.parametrize("address, message", [
+    (None, "must be a string, not NoneType"),
+    ("   ", "e-mail address is empty"),
+    ("some\x00one@example.org", "control character"),
+    ("some\u200bone@example.org", "control character"),  # zero-width space: format (Cf)
+    ("x@" + "d" * 253, "longer than 254 characters"),
+    ("some one@example.org", "contains a blank"),
+    ("a@example.org, b@example.org", "contains a blank"),
+    ("someone.example.org", "has no @"),
+    ("a@b@example.org", "more than one @"),
+    ("@example.org", "text before and after the @"),
+    ("someone@", "text before and after the @"),
+])
+def test_invalid_emails(address, message):
+    with pytest.raises(InvalidTarget, match=re.escape(message)):
+        normalise_email(address)
 
 
 def test_unknown_kind_and_org_messages():
@@ -246,10 +275,13 @@ def test_verified_targets(registry):
     for request_id in (user, org, repo, withdrawn):
         registry.verify(request_id, by="alice")
     registry.withdraw(withdrawn, by="o")
+    email = _add(registry, "email", " Someone@Example.org ")
+    registry.verify(email, by="alice")
     targets = registry.verified_targets()
     assert targets.users == {"octocat": user}
     assert targets.orgs == {"acme": org}
     assert targets.repos == {"some/repo": repo}
+    assert targets.emails == {"someone@example.org": email}
 
 
 def test_state_hash_follows_verified_state_only(registry, tmp_path):
@@ -273,6 +305,10 @@ def test_state_hash_follows_verified_state_only(registry, tmp_path):
     assert registry.state_hash() == one
     registry.withdraw(first, by="octocat")
     assert registry.state_hash() == empty
+    email = _add(registry, "email", "someone@example.org")
+    assert registry.state_hash() == empty
+    registry.verify(email, by="alice")
+    assert registry.state_hash() != empty
     with Registry(tmp_path / "other" / "optout.sqlite3") as other:  # same state, same hash
         other.verify(_add(other, "user", "OCTOCAT"), by="bob")
         assert other.state_hash() == one
@@ -280,18 +316,20 @@ def test_state_hash_follows_verified_state_only(registry, tmp_path):
 
 # --- schema and migrations ---------------------------------------------------------------
 
-def _v1_database(path, rows):
+def _old_database(path, rows, version: int = 1, status: str = "pending"):
+    """A registry at schema ``version`` holding ``rows`` (kind, target) of ``status``."""
     db = sqlite3.connect(path)
-    for statement in MIGRATIONS[0]:
-        db.execute(statement)
+    for statements in MIGRATIONS[:version]:
+        for statement in statements:
+            db.execute(statement)
     for kind, target in rows:
         request_id = db.execute(
             "INSERT INTO requests (kind, target, target_key, source, status, created_at) "
-            "VALUES (?, ?, ?, 'cli', 'pending', '2025-01-01T00:00:00Z')",
-            (kind, target, target.lower())).lastrowid
+            "VALUES (?, ?, ?, 'cli', ?, '2025-01-01T00:00:00Z')",
+            (kind, target, target.lower(), status)).lastrowid
         db.execute("INSERT INTO history (request_id, to_status, actor, at) "
-                   "VALUES (?, 'pending', 'cli', '2025-01-01T00:00:00Z')", (request_id,))
-    db.execute("PRAGMA user_version = 1")
+                   "VALUES (?, ?, 'cli', '2025-01-01T00:00:00Z')", (request_id, status))
+    db.execute(f"PRAGMA user_version = {version}")
     db.commit()
     db.close()
 
@@ -307,7 +345,7 @@ def _schema(path) -> tuple[int, set[str]]:
 def test_new_registry_is_current_and_wal(tmp_path):
     path = tmp_path / "deep" / "home" / "optout.sqlite3"
     Registry(path).close()
-    assert SCHEMA_VERSION == 2
+    assert SCHEMA_VERSION == 3
     version, names = _schema(path)
     assert version == SCHEMA_VERSION
     assert {"requests", "history", "one_open_request", "history_of_request"} <= names
@@ -318,14 +356,14 @@ def test_new_registry_is_current_and_wal(tmp_path):
 
 def test_opening_a_v1_registry_migrates_it(tmp_path):
     path = tmp_path / "optout.sqlite3"
-    _v1_database(path, [("user", "Octocat"), ("repo", "o/r")])
+    _old_database(path, [("user", "Octocat"), ("repo", "o/r")])
     assert _schema(path) == (1, {"requests", "history", "sqlite_sequence"})
     with Registry(path) as registry:
         assert [r.target for r in registry.requests()] == ["Octocat", "o/r"]
         assert _add(registry, "user", "octocat") == 1  # old rows take part in duplicates
         assert _add(registry, "user", "new") == 3
     version, names = _schema(path)
-    assert version == 2 and "one_open_request" in names
+    assert version == SCHEMA_VERSION and "one_open_request" in names
     db = sqlite3.connect(path)
     with pytest.raises(sqlite3.IntegrityError):  # the database itself refuses a duplicate
         db.execute("INSERT INTO requests (kind, target, target_key, source, status, created_at)"
@@ -333,12 +371,59 @@ def test_opening_a_v1_registry_migrates_it(tmp_path):
     db.close()
 
 
+def test_opening_a_v2_registry_rebuilds_its_table_to_take_emails(tmp_path):
+    path = tmp_path / "optout.sqlite3"
+    _old_database(path, [("user", "Octocat"), ("repo", "o/r"), ("org", "acme")], version=2,
+                  status="verified")
+    db = sqlite3.connect(path)
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):  # v2 refuses the kind
+        db.execute("INSERT INTO requests (kind, target, target_key, source, status, "
+                   "created_at) VALUES ('email', 'a@b.c', 'a@b.c', 'cli', 'pending', 'now')")
+    db.close()
+    with Registry(path) as registry:
+        registry.withdraw(2, by="o")
+        assert [(r.id, r.kind, r.target, r.status) for r in registry.requests()] == [
+            (1, "user", "Octocat", "verified"), (2, "repo", "o/r", "withdrawn"),
+            (3, "org", "acme", "verified")]
+        assert [(h.from_status, h.to_status) for h in registry.history(2)] == [
+            (None, "verified"), ("verified", "withdrawn")]
+        assert _add(registry, "user", "octocat") == 1  # the open-request index is back
+        assert _add(registry, "email", "Someone@Example.org") == 4  # ids go on
+        assert registry.verified_targets().users == {"octocat": 1}
+        assert registry._db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+            registry._db.execute("INSERT INTO history (request_id, to_status, actor, at) "
+                                 "VALUES (99, 'pending', 'x', 'now')")
+    version, names = _schema(path)
+    assert version == 3 and {"one_open_request", "history_of_request"} <= names
+    assert "requests_new" not in names
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        db.execute("INSERT INTO requests (kind, target, target_key, source, status, "
+                   "created_at) VALUES ('team', 'x', 'x', 'cli', 'pending', 'now')")
+    db.close()
+
+
 def test_a_failing_migration_leaves_the_registry_as_it_was(tmp_path):
     path = tmp_path / "optout.sqlite3"
-    _v1_database(path, [("user", "octocat"), ("user", "OctoCat")])  # two open: refused by v2
+    _old_database(path, [("user", "octocat"), ("user", "OctoCat")])  # two open: refused by v2
     with pytest.raises(RegistryError, match="schema version 2 failed .* stays at version 1"):
         Registry(path)
     assert _schema(path) == (1, {"requests", "history", "sqlite_sequence"})
+
+
+def test_a_migration_that_leaves_a_broken_reference_is_rolled_back(tmp_path):
+    path = tmp_path / "optout.sqlite3"
+    _old_database(path, [("user", "octocat")], version=2)
+    db = sqlite3.connect(path)  # foreign keys off: a history row of no request gets in
+    db.execute("INSERT INTO history (request_id, to_status, actor, at) "
+               "VALUES (7, 'pending', 'cli', 'now')")
+    db.commit()
+    db.close()
+    with pytest.raises(RegistryError, match="version 3 broke 1 reference.* stays at version 2"):
+        Registry(path)
+    assert _schema(path)[0] == 2
 
 
 def test_a_newer_registry_is_refused(tmp_path):
@@ -347,7 +432,7 @@ def test_a_newer_registry_is_refused(tmp_path):
     db = sqlite3.connect(path)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     db.close()
-    with pytest.raises(RegistryError, match="newer than this stack-curate's 2: upgrade"):
+    with pytest.raises(RegistryError, match="newer than this stack-curate's 3: upgrade"):
         Registry(path)
     assert _schema(path)[0] == SCHEMA_VERSION + 1
 
@@ -386,7 +471,9 @@ GOOD = [
 
 def test_parse_import(tmp_path):
     text = _jsonl(tmp_path / "in.jsonl", GOOD + [
-        "", "  ", {"issue": None, "author": None, "optout_repos": ["x/y"], "optout_owners": []}
+        "", "  ", {"issue": None, "author": None, "optout_repos": ["x/y"], "optout_owners": []},
+        {"issue": 14, "author": None, "optout_repos": [], "optout_owners": [],
+         "optout_emails": ["Someone@Example.org"]},
     ]).read_text()
     requests = parse_import(text.replace("\n", "\r\n"), "in.jsonl")
     assert [(r.kind, r.target, r.source, r.requested_by, r.reason) for r in requests] == [
@@ -395,7 +482,9 @@ def test_parse_import(tmp_path):
         ("user", "bob", "issue:13", "bob", "all of it"),
         ("org", "bob-corp", "issue:13", "bob", "all of it"),
         ("repo", "x/y", "import:in.jsonl:5", None, None),
+        ("email", "Someone@Example.org", "issue:14", None, None),
     ]
+    assert requests[-1].key == "someone@example.org"
 
 
 @pytest.mark.parametrize("bad_line, message", [
@@ -417,6 +506,11 @@ def test_parse_import(tmp_path):
      r"optout_owners\[0\]: GitHub login '-c'"),
     ({"issue": 3, "author": "-c", "optout_repos": [], "optout_owners": ["c"]}, "author '-c'"),
     ({"issue": 3, "author": "c", "optout_repos": [], "optout_owners": []}, "names no"),
+    ({"issue": 3, "author": "c", "optout_repos": [], "optout_owners": [],
+      "optout_emails": "c@example.org"}, "optout_emails must be a list"),
+    ({"issue": 3, "author": "c", "optout_repos": [], "optout_owners": [],
+      "optout_emails": ["c@example.org", "c at example.org"]},
+     r"optout_emails\[1\]: e-mail address 'c at example.org' contains a blank"),
 ])
 def test_a_bad_line_3_applies_nothing(tmp_path, registry, bad_line, message):
     path = _jsonl(tmp_path / "requests.jsonl", GOOD + [bad_line])
@@ -457,19 +551,21 @@ def test_export_round_trips_through_import(tmp_path, capsys):
     assert main(["optout", "import", str(path), "--home", str(home)]) == 0
     for argv in (["add", "--repo", "Octo/Thing", "--reason", "mine\nreally"],
                  ["add", "--user", "carol", "--requested-by", "carol"],
-                 ["add", "--org", "decided"], ["verify", "7", "--by", "alice"]):
+                 ["add", "--org", "decided"], ["verify", "7", "--by", "alice"],
+                 ["add", "--email", " Carol@Example.org "]):
         assert main(["optout", *argv, "--home", str(home)]) == 0
     capsys.readouterr()
     assert main(["optout", "export", "--status", "pending", "--home", str(home)]) == 0
     exported = capsys.readouterr().out
     lines = [json.loads(line) for line in exported.splitlines()]
-    assert [line["id"] for line in lines] == [1, 2, 3, 4, 5, 6]
+    assert [line["id"] for line in lines] == [1, 2, 3, 4, 5, 6, 8]
     assert lines[4]["optout_repos"] == ["Octo/Thing"] and lines[4]["issue"] is None
+    assert (lines[6]["kind"], lines[6]["optout_emails"]) == ("email", [" Carol@Example.org "])
     export_file = tmp_path / "export.jsonl"
     export_file.write_text(exported, encoding="utf-8")
 
     assert main(["optout", "import", str(export_file), "--home", str(home)]) == 0
-    assert "added 0 request(s); 6 already registered" in capsys.readouterr().out
+    assert "added 0 request(s); 7 already registered" in capsys.readouterr().out
 
     assert main(["optout", "import", str(export_file), "--home", str(fresh)]) == 0
     with Registry.open(home) as before, Registry.open(fresh) as after:
@@ -600,6 +696,16 @@ def test_cli_add_verify_list_show(tmp_path, capsys):
     assert re.search(r"created pending by cli\n.*pending -> rejected by bob: no proof\n$", out)
 
 
+def test_cli_add_and_list_an_email_request(tmp_path, capsys):
+    assert _curate(capsys, tmp_path, "add", "--email", "Someone@Example.org") == (
+        0, "added request 1: email 'Someone@Example.org' (pending)\n", "")
+    assert _curate(capsys, tmp_path, "add", "--email", " someone@example.ORG")[1] == (
+        "request 1 already exists for email 'Someone@Example.org' (pending): not added again\n")
+    code, out, _ = _curate(capsys, tmp_path, "list", "--json")
+    [listed] = json.loads(out)
+    assert (listed["kind"], listed["target_key"]) == ("email", "someone@example.org")
+
+
 def test_cli_withdraw_and_errors(tmp_path, capsys):
     _curate(capsys, tmp_path, "add", "--org", "acme")
     _curate(capsys, tmp_path, "verify", "1", "--by", "alice")
@@ -611,6 +717,8 @@ def test_cli_withdraw_and_errors(tmp_path, capsys):
         (("add", "--repo", "../etc"), "relative path"),
         (("add", "--user", "x" * 40), "longer than 39"),
         (("add", "--repo", "o/r/x"), "exactly one slash"),
+        (("add", "--email", "someone.example.org"), "e-mail address 'someone.example.org' "
+                                                    "has no @"),
     ]:
         code, out, err = _curate(capsys, tmp_path, *argv)
         assert code == 2 and out == ""

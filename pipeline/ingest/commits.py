@@ -45,9 +45,8 @@ independent per purpose, and the same whichever rule is tried first.
 
 ``authors`` (private, never in shards): the lower-cased e-mail of the commit's author and of
 its ``Co-authored-by`` trailers, with the login of every GitHub noreply address
-(``[ID+]LOGIN@users.noreply.github.com``), so that a user opt-out request by login covers the
-commits (the e-mails wait for requests by e-mail: the registry takes GitHub logins only); the
-committer is not an author.
+(``[ID+]LOGIN@users.noreply.github.com``), so that a user opt-out request by login, or an
+e-mail request by address, covers the commits; the committer is not an author.
 """
 from __future__ import annotations
 
