@@ -1,4 +1,5 @@
-"""Opt-out requests: GitHub users, organisations and repositories to leave out of releases.
+"""Opt-out requests: GitHub users, organisations, repositories and e-mail addresses (their
+commits) to leave out of releases.
 
 :mod:`optout.registry` keeps them (SQLite under the data root), :mod:`optout.targets` checks
 what a request names, :mod:`optout.jsonl` imports and exports them, :mod:`optout.enforce`
