@@ -12,6 +12,8 @@ with a sample large enough to hold every span (``REVIEW:LATER``): then only the 
 that the later code still finds count, and the later run's span totals weigh them. A random
 sample's surviving spans are a random sample of the surviving spans, so this measures rules
 that came after the review without a second reading, provided they were not written from it.
+A reviewed span that the later run finds narrowed (the same file and label, both edges within
+the reviewed span's: a boundary fix) counts as still found, with the reviewer's verdict.
 
 Prints Markdown with counts only (the samples hold real people's data and stay under out/).
 Run: ``.venv/bin/python bench/pii_review.py out/pii-review-blind3 out/pii-review-blind4``.
@@ -82,7 +84,16 @@ def still_found(review: tuple[dict[str, dict], dict[str, int]], later: Path
     short = [label for label, seen in later_seen.items() if sampled[label] < seen]
     if short:
         raise ValueError(f"{later}: its sample does not hold every span of {short}")
-    return ({item: v for item, v in verdicts.items() if v["span"] in later_keys}, later_seen)
+    later_edges: dict[tuple, list[tuple[int, int]]] = collections.defaultdict(list)
+    for file_id, start, end, label in later_keys:
+        later_edges[(file_id, label)].append((start, end))
+
+    def found(key: tuple) -> bool:
+        file_id, start, end, label = key
+        return key in later_keys or any(start <= a and b <= end
+                                        for a, b in later_edges[(file_id, label)])
+
+    return ({item: v for item, v in verdicts.items() if found(v["span"])}, later_seen)
 
 
 def main() -> int:

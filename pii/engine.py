@@ -32,7 +32,8 @@ from pii import policy
 from pii.entities import ENTITIES, KEY, PASSWORD, USERNAME, Span, resolve_overlaps
 from pii.cues import model_span_has_cue
 from pii.recognizers import pattern_recognizers
-from pii.regions import RegionIndex, escape_safe, has_lexer, model_snippets, text_regions
+from pii.regions import (RegionIndex, escape_safe, has_lexer, model_snippets, pod_escape_trimmed,
+                         text_regions)
 
 LANGUAGE = "en"  # the recognizers' language tag; code is scanned the same in every language
 # Words of code and prose: identifiers (with their underscores), numbers, or one symbol.
@@ -247,14 +248,18 @@ class PiiDetector:
     def _valid(self, spans: Iterable[Span], text: str, language: str | None,
                regions: list[tuple[int, int]]) -> list[Span]:
         """The spans of ``spans`` that the policy calls PII and that one region holds (narrowed
-        off escapes in a language with a lexer); ``counters`` counts, per label, the PII spans
-        dropped for sitting in code (``in_code_<LABEL>``)."""
+        off Perl POD's escapes, and off escapes in a language with a lexer); ``counters``
+        counts, per label, the PII spans dropped for sitting in code (``in_code_<LABEL>``)."""
         code = has_lexer(language)
         index = RegionIndex(regions)
         valid = []
         for span in spans:
             if span.score < self.min_score:
                 continue
+            start, end = pod_escape_trimmed(text, span.start, span.end)
+            if start >= end:
+                continue
+            span = dataclasses.replace(span, start=start, end=end)
             if code:
                 start, end = escape_safe(text, span.start, span.end)
                 if start >= end:

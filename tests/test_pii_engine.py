@@ -266,3 +266,34 @@ def test_model_handles_and_keys_count_in_prose_only(label, word, line):
         detector = PiiDetector(ner=FakeNer([word], label=label), select_lines=False)
         [spans] = detector.detect([text], [language])
         assert (values(text, spans) == [(label, word)]) is kept, language
+
+
+@pytest.mark.parametrize("text, word, kept", [
+    # blind build 9's review, 2026-12-06: the model's passwords need an assignment right before
+    ("    function setPassword($password, $method = 'pbkdf2')\n", "pbkdf2", False),
+    ("Net::LDAP::Extension::SetPassword - LDAPv3 Modify Password\n", "LDAPv3", False),
+    ('ErrIncorrect = errors.New("pkcs12: decryption password incorrect")\n', "pkcs12", False),
+    ('DB_PASSWORD = "orange3x"\n', "orange3x", True),
+    ('"passwd" => "orange3x",\n', "orange3x", True),
+    ("dsn = 'smtp://kquill:orange3x@mail.quill-host.net'\n", "orange3x", True),
+])
+def test_model_passwords_need_an_assignment_cue(text, word, kept):
+    [spans] = PiiDetector(ner=FakeNer([word], label="PASSWORD"), select_lines=False).detect(
+        [text], [None])
+    assert (("PASSWORD", word) in values(text, spans)) is kept
+
+
+def test_model_names_in_pod_lose_the_escapes_e():
+    text = "=head1 AUTHOR\n\nGraham Quill E<lt>gquill@quill-mail.orgE<gt>\n"
+    [spans] = PiiDetector(ner=FakeNer(["Graham Quill E"], label="NAME"),
+                          select_lines=False).detect([text], [None])
+    assert values(text, spans) == [("NAME", "Graham Quill"), ("EMAIL", "gquill@quill-mail.org")]
+
+
+def test_a_model_email_on_the_tail_of_a_dropped_address_is_dropped_too():
+    # no-reply and mailing-list addresses are dropped (blind build 9's review, 2026-12-06); the
+    # model's span on their tails must not take their place, a whole address stays
+    text = 'key = "Frob Gopher <no-reply@quill-mail.org>"\nlist: frob-ldap@frob.org\nkim@quill-mail.org\n'
+    ner = FakeNer(["reply@quill-mail.org", "ldap@frob.org", "kim@quill-mail.org"], label="EMAIL")
+    [spans] = PiiDetector(ner=ner, select_lines=False).detect([text], [None])
+    assert [v for v in values(text, spans) if v[0] == "EMAIL"] == [("EMAIL", "kim@quill-mail.org")]

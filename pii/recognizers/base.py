@@ -23,6 +23,7 @@ from presidio_analyzer import (
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from pii import policy
+from pii.regions import pod_escape_trimmed
 
 # An assignment's operator in the languages and config formats of code ("=", ":", "=>", ":=",
 # "||=", "?=", "<-"), with the key's closing quote or bracket before it; not "==" or "::".
@@ -100,7 +101,8 @@ class ValueRecognizer(PatternRecognizer):
     def analyze(self, text: str, entities: list[str],
                 nlp_artifacts: NlpArtifacts | None = None,
                 regex_flags: int | None = None) -> list[RecognizerResult]:
-        """Every policy-approved ``value`` span of every rule, deduplicated."""
+        """Every policy-approved ``value`` span of every rule (off Perl POD's escapes at its
+        edges: :func:`pii.regions.pod_escape_trimmed`), deduplicated."""
         if entities and self.ENTITY not in entities:
             return []
         lowered = lower_same_length(text)
@@ -117,6 +119,7 @@ class ValueRecognizer(PatternRecognizer):
             for window_start, window_end in windows:
                 for match in compiled.finditer(text, window_start, window_end):
                     for start, end in self.value_spans(match, text):
+                        start, end = pod_escape_trimmed(text, start, end)
                         if start < end and self.accept(rule.name, text, start, end):
                             results.append(self._result(pattern, start, end))
         return EntityRecognizer.remove_duplicates(results)

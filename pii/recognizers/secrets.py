@@ -126,8 +126,12 @@ class PasswordRecognizer(ValueRecognizer):
              r"\b(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlshow|mysqlcheck|mariadb|"
              r"mariadb-dump)\b[^\n|;&]*?[ \t]-p" + _FLAG_VALUE, 0.8, _DB_CLIENTS),
         # .netrc: "machine HOST login USER password VALUE" (on one line or on its own line).
+        # The value ends its line or another .netrc token follows it (machine, default, login,
+        # account, macdef: ftp(1)); a prose line that opens with "password" goes on in words
+        # ("password strings so that ...": blind build 9's review, 2026-12-06, 4 of them).
         Rule("netrc_password", r"(?:\blogin[ \t]+\S+[ \t]+|(?m:^)[ \t]*)password[ \t]+"
-                               r"(?P<value>[^\s\"']{1,256})", 0.75, ("password",)),
+                               r"(?P<value>[^\s\"']{1,256})(?=[ \t]*(?m:$)|[ \t]+(?:machine|default|login|"
+                               r"account|macdef)\b)", 0.75, ("password",)),
         # Prose: "the password is VALUE", "password for the test account: VALUE".
         # The value must look made-up (a digit, a symbol or an inner capital), or prose such
         # as "the password is stored ..." would match.
