@@ -135,6 +135,18 @@ def test_a_request_is_stored_pending_and_shown_with_its_history(client, tmp_path
                       ).headers["location"] == "/requests/1"
 
 
+def test_an_email_request_is_stored_but_its_address_never_shown_publicly(client, tmp_path):
+    sent = _post(client, "/requests", kind="email", target=" Some.One@Example.ORG ",
+                 reason="my commits")
+    assert sent.headers["location"] == "/requests/1?added=1"
+    [stored] = _stored(tmp_path / "home")
+    assert (stored.kind, stored.target_key, stored.status) == ("email", "some.one@example.org",
+                                                               "pending")
+    page = client.get("/requests/1").text
+    assert "some.one" not in page.lower() and ">pending<" in page
+    _error(_post(client, "/requests", kind="email", target="no-at-sign"), 400, "@")
+
+
 # --- CSRF, limits, bad input ----------------------------------------------------------------
 
 def test_forms_without_the_right_csrf_token_are_refused(client, tmp_path):
