@@ -1,6 +1,7 @@
 """The whole build on Spark over repositories made by the test: git, directory, archives."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -15,8 +16,6 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
-import dataclasses
 
 from jobs.build import run_build
 from pipeline.config import BuildConfig, FilterConfig, PiiConfig, ShardConfig
