@@ -1,21 +1,28 @@
 """Whether a file parses, before and after redaction: the check that redaction never breaks code.
 
 One maintained parser per language where one is at hand: Python's ``ast``, ``json``, PyYAML
-(libyaml's loader when built with it), ``tomllib``, and expat for XML and XSLT (external
-entities are never fetched; expat >= 2.4 bounds entity expansion). Other languages have no
-parser here and count as neither parsed nor broken. A file that did not parse before redaction
-(JSONC, JSON5, Python 2, a template) is never counted as broken by it.
+(libyaml's loader when built with it), ``tomllib``, expat for XML and XSLT (external entities
+are never fetched; expat >= 2.4 bounds entity expansion), and tree-sitter grammars (py-tree-sitter
+and each grammar's PyPI wheel) for Go, Rust, Ruby, PHP, Perl, JavaScript, TypeScript, C, C++, Java
+and shell: such a file parses when its tree has no ERROR or MISSING node (tree-sitter recovers
+from errors instead of raising). Other languages have no parser here and count as neither parsed
+nor broken. A file that did not parse before redaction (JSONC, JSON5, Python 2, a template, C
+whose macros the grammar cannot read) is never counted as broken by it.
 """
 from __future__ import annotations
 
 import ast
+import functools
 import gc
+import importlib
 import json
+import threading
 import tomllib
 import warnings
 from collections.abc import Callable
 from xml.parsers import expat
 
+import tree_sitter
 import yaml
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -38,6 +45,63 @@ def _xml(text: str) -> None:
     expat.ParserCreate("utf-8").Parse(text.encode("utf-8"), True)
 
 
+class TreeSitterError(Exception):
+    """A tree-sitter tree with an ERROR or MISSING node."""
+
+
+# language (pipeline/ingest/languages.py) -> (grammar module, its function returning the grammar).
+# .tsx files read with the TypeScript grammar do not parse, and so are never judged; likewise
+# zsh or ksh files with the bash grammar. PHP's grammar reads the HTML around <?php ... ?>.
+_GRAMMARS = {
+    "go": ("tree_sitter_go", "language"),
+    "rust": ("tree_sitter_rust", "language"),
+    "ruby": ("tree_sitter_ruby", "language"),
+    "php": ("tree_sitter_php", "language_php"),
+    "perl": ("tree_sitter_perl", "language"),
+    "javascript": ("tree_sitter_javascript", "language"),
+    "typescript": ("tree_sitter_typescript", "language_typescript"),
+    "c": ("tree_sitter_c", "language"),
+    "cpp": ("tree_sitter_cpp", "language"),
+    "java": ("tree_sitter_java", "language"),
+    "shell": ("tree_sitter_bash", "language"),
+}
+_TREE_SITTER_PARSERS = threading.local()  # a Parser is not to be shared between threads
+
+
+@functools.cache
+def _grammar(language: str) -> tree_sitter.Language:
+    module, function = _GRAMMARS[language]
+    with warnings.catch_warnings():  # tree-sitter-perl 2.0 hands over its grammar as an int
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return tree_sitter.Language(getattr(importlib.import_module(module), function)())
+
+
+def _first_error(node: tree_sitter.Node) -> tree_sitter.Node:
+    """The first ERROR or MISSING node under ``node``, which has one (descends only into
+    subtrees with an error, so a long file costs little)."""
+    while not (node.is_error or node.is_missing):
+        child = next((c for c in node.children if c.has_error or c.is_missing), None)
+        if child is None:
+            break
+        node = child
+    return node
+
+
+def _tree_sitter(language: str) -> Callable[[str], None]:
+    def parse(text: str) -> None:
+        parser = getattr(_TREE_SITTER_PARSERS, language, None)
+        if parser is None:
+            parser = tree_sitter.Parser(_grammar(language))
+            setattr(_TREE_SITTER_PARSERS, language, parser)
+        root = parser.parse(text.encode("utf-8")).root_node
+        if root.has_error:
+            node = _first_error(root)
+            line, column = node.start_point
+            kind = f"MISSING {node.type}" if node.is_missing else "ERROR"
+            raise TreeSitterError(f"{kind} at line {line + 1}, byte {column + 1}")
+    return parse
+
+
 # language -> (parser, the errors that mean "does not parse"). Deep nesting and huge inputs
 # raise RecursionError/MemoryError in any of them; ValueError covers null bytes in Python
 # source, over-long integer literals (JSON, YAML), bad YAML timestamps and unencodable text.
@@ -51,6 +115,8 @@ _PARSERS: dict[str, tuple[Callable[[str], object], tuple[type[BaseException], ..
     "toml": (tomllib.loads, ()),  # TOMLDecodeError is a ValueError
     "xml": (_xml, (expat.ExpatError,)),
     "xslt": (_xml, (expat.ExpatError,)),
+    # ValueError (in _ALWAYS): lone surrogates that UTF-8 cannot encode.
+    **{language: (_tree_sitter(language), (TreeSitterError,)) for language in _GRAMMARS},
 }
 LANGUAGES: frozenset[str] = frozenset(_PARSERS)
 

@@ -5,7 +5,7 @@ import pytest
 
 from pii.entities import Span
 from pii.parsecheck import LANGUAGES, broken_by, parse_error, parses
-from pii.redact import redact
+from pii.redact import redact, redact_keeping_syntax
 
 
 def _redacted(text: str, value: str, label: str) -> str:
@@ -23,8 +23,41 @@ CASES = [
      "Ada Quill"),
     ("xml", '<conf host="52.14.3.9" email="ada@mail.org"/>', "52.14.3.9", "ada@mail.org"),
 ]
+# tree-sitter languages: the placeholder in a string literal keeps the file parsing; in place of
+# an identifier or a keyword it does not.
+_GO = ('package main\n\nfunc main() {\n\tadaQuill := "Ada Quill <ada@mail.org>"\n'
+       '\tprintln(adaQuill)\n}\n')
+_RUST = 'fn main() {\n    let ada_quill = "Ada Quill";\n    println!("{}", ada_quill);\n}\n'
+_RUBY = "def greet\n  ada_quill = 'Ada Quill'\n  puts \"#{ada_quill} <ada@mail.org>\"\nend\n"
+_PHP = '<?php\nfunction greet() {\n    $ada_quill = "Ada Quill";\n    echo $ada_quill;\n}\n'
+_PERL = 'use strict;\nmy $ada_quill = "Ada Quill";\nprint "$ada_quill\\n";\n'
+_JS = 'const adaQuill = `Ada Quill`;\nfunction f() { return adaQuill; }\n'
+_TS = 'const adaQuill: string = "Ada Quill";\nconsole.log(adaQuill);\n'
+_C = ('#include <stdio.h>\n\nint main(void) {\n    const char *ada_quill = "Ada Quill";\n'
+      '    puts(ada_quill);\n    return 0;\n}\n')
+_CPP = ('#include <string>\n\nint main() {\n    std::string ada_quill = "Ada Quill";\n'
+        '    return ada_quill.size();\n}\n')
+_JAVA = 'class Greeter {\n    String adaQuill = "Ada Quill";\n}\n'
+_SHELL = 'ADA_QUILL="Ada Quill"\nif [ -n "$ADA_QUILL" ]; then\n  echo "$ADA_QUILL"\nfi\n'
+TREE_SITTER_CASES = [
+    ("go", _GO, "ada@mail.org", "adaQuill"), ("go", _GO, "Ada Quill", "func"),
+    ("rust", _RUST, "Ada Quill", "ada_quill"), ("rust", _RUST, "Ada Quill", "let"),
+    ("ruby", _RUBY, "ada@mail.org", "ada_quill"), ("ruby", _RUBY, "Ada Quill", "def"),
+    ("php", _PHP, "Ada Quill", "$ada_quill"), ("php", _PHP, "Ada Quill", "function"),
+    ("perl", _PERL, "Ada Quill", "$ada_quill"), ("perl", _PERL, "Ada Quill", "my"),
+    ("javascript", _JS, "Ada Quill", "adaQuill"), ("javascript", _JS, "Ada Quill", "function"),
+    ("typescript", _TS, "Ada Quill", "adaQuill"),
+    ("c", _C, "Ada Quill", "ada_quill"), ("c", _C, "Ada Quill", "return"),
+    ("cpp", _CPP, "Ada Quill", "main"),
+    ("java", _JAVA, "Ada Quill", "adaQuill"), ("java", _JAVA, "Ada Quill", "class"),
+    ("shell", _SHELL, "Ada Quill", "fi"),
+]
+CASES += TREE_SITTER_CASES
 LABELS = {"Ada Quill": "NAME", 'Ada Quill"': "NAME", "ada_quill": "NAME",
-          "ada@mail.org": "EMAIL", "52.14.3.9": "IP_ADDRESS"}
+          "ada@mail.org": "EMAIL", "52.14.3.9": "IP_ADDRESS", "adaQuill": "NAME",
+          "$ada_quill": "NAME", "main": "NAME", "func": "USERNAME", "let": "USERNAME",
+          "def": "USERNAME", "function": "USERNAME", "my": "USERNAME", "return": "USERNAME",
+          "class": "USERNAME", "fi": "USERNAME"}
 
 
 @pytest.mark.parametrize("language, text, safe, unsafe", CASES)
@@ -47,12 +80,36 @@ def test_a_file_that_never_parsed_is_not_broken():
     assert not broken_by("python", python2, _redacted(python2, "ada_quill", "NAME"))
 
 
+@pytest.mark.parametrize("language, text", sorted({(c[0], c[1]) for c in TREE_SITTER_CASES}))
+def test_a_tree_sitter_file_that_never_parsed_is_not_judged(language, text):
+    unparsed = text + "\n)(\n"  # tree-sitter recovers: the tree holds an ERROR node
+    assert parses(language, unparsed) is False
+    assert parse_error(language, unparsed).startswith("TreeSitterError: ")
+    start = text.index("Ada Quill")
+    for value in ("Ada Quill", text[:start].split()[-1]):  # a literal, then what precedes it
+        assert not broken_by(language, unparsed, _redacted(unparsed, value, "NAME"))
+
+
+def test_tree_sitter_missing_nodes_and_the_stage_use_the_new_languages():
+    error = parse_error("go", "package main\nfunc main() {\n\tx := 1\n")
+    assert error == "TreeSitterError: MISSING } at line 4, byte 1"
+    assert parses("rust", "fn main() { let x = 1 }") is False  # MISSING ;
+    assert parses("ruby", "x = 'Ada\xe9 \ud800'\n") is False  # unencodable: not judged
+    start = _GO.index("adaQuill")
+    code, email = Span(start, start + 8, "NAME"), Span(_GO.index("ada@"), _GO.index(".org") + 4,
+                                                      "EMAIL")
+    redacted, moved, dropped = redact_keeping_syntax(_GO, [code, email], "go")
+    assert dropped == 1 and [s.label for s in moved] == ["EMAIL"]
+    assert redacted == _GO.replace("ada@mail.org", "<EMAIL>")
+
+
 def test_unknown_language_gives_none_and_is_never_broken():
-    text = "int ada_quill = 1;\n"
-    assert parses("c", text) is None and parses(None, text) is None
-    assert parse_error("c", "int (") is None
-    assert not broken_by("c", text, _redacted(text, "ada_quill", "NAME"))
-    assert {"python", "json", "yaml", "toml", "xml"} <= LANGUAGES
+    text = "ada_quill :: Int\nada_quill = 1\n"
+    assert parses("haskell", text) is None and parses(None, text) is None
+    assert parse_error("haskell", "f = (") is None
+    assert not broken_by("haskell", text, _redacted(text, "ada_quill", "NAME"))
+    assert {"python", "json", "yaml", "toml", "xml", "go", "rust", "ruby", "php", "perl",
+            "javascript", "typescript", "c", "cpp", "java", "shell"} <= LANGUAGES
 
 
 def test_unchanged_text_is_not_broken_and_errors_are_not_parses():
