@@ -902,18 +902,25 @@ def _is_directive_or_word_list(context: SpanContext) -> bool:
 
 
 # A tool's directive in a comment, not a person: an "@word" that opens a comment line's content
-# and is all of it ("// @codingStandardsIgnoreStart", "/* @end */") or is followed by a type in
-# brackets as doc tags are ("# @option opts [Hash] ..."), where "// @kim please check" addresses
-# someone; or, anywhere, a camelCase word with a tool's switch word among its humps
-# ("@codeCoverageIgnore", "@codingStandardsIgnoreStart", "@phpcsSuppress"), or a word with a
+# ("// @codingStandardsIgnoreStart", "/* @end */", "# @option opts [Hash] ...") unless the line
+# addresses someone ("// @kim please check": below); or, anywhere, a camelCase word with a tool's
+# switch word among its humps ("@codeCoverageIgnore", "@codingStandardsIgnoreStart", "@phpcsSuppress"), or a word with a
 # PHP linter's prefix ("@phpstan-ignore-next-line", "@psalm-suppress"). Structural rather than
 # one more list of each ecosystem's tags: written from blind build 9's review, 2026-12-06 (PHP
 # CodeSniffer, PHPStan, coverage and CSS group directives, a YARD tag: 25 of 29 wrong handles),
 # dev data from then on.
 # (A lone "*" is no opener here: it starts CODEOWNERS' "* @owner" and Markdown's list items.)
-_COMMENT_OPENER_BEFORE = re.compile(r"^[ \t]*(?:#+|//+|/\*+|--|;+|%+)[ \t]*@?$")
-_DIRECTIVE_REST = re.compile(r"^[ \t]*(?:\*+/|-->)?[ \t]*$"
-                             r"|^[ \t]+[\w.$-]*[ \t]*[\[{][\w:<>,.| ]+[\]}]")
+# Blind build 10's review (2026-12-06; Lua's LDoc "-- @usage f(x)", "--- @treturn string",
+# tcllib's "# @mdgen NODEP: x": 139 of 145 wrong handles) showed doc tags that take an argument of
+# any shape, so the rule turned around: an "@word" opening a comment line's content is a tag unless
+# the rest of the line addresses someone: a ":" or "," right after it, or a word that opens a
+# request or question ("// @kimlee please check", "# @kim can you", "# @kim: thoughts?"; not any
+# stop word: "-- @return the value" is a tag). Dev data from then on.
+_COMMENT_OPENER_BEFORE = re.compile(r"^[ \t]*(?:#+|//+|/\*+|-{2,}|;+|%+)[ \t]*@?$")
+_ADDRESSED = re.compile(r"^[ \t]*[:,]|^[ \t]+([A-Za-z]+)\b")
+_ADDRESS_WORDS = frozenset({"please", "pls", "plz", "can", "could", "would", "will", "should",
+                            "do", "does", "did", "what", "why", "how", "you", "your", "are", "any",
+                            "thanks", "thx", "fyi", "ptal", "lgtm", "maybe", "mind", "wdyt"})
 _TOOL_SWITCH_HUMP = re.compile(r"^[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)*(?:Ignore|Start|End|Begin|Stop|"
                                r"Disable|Enable|Suppress|Skip)(?:[A-Z][a-z0-9]*)*$")
 _TOOL_PREFIX = re.compile(r"^(?:phpstan|psalm|phpcs|phan)-", re.IGNORECASE)
@@ -925,8 +932,11 @@ def is_tool_directive(context: SpanContext) -> bool:
     if _TOOL_SWITCH_HUMP.match(value) or _TOOL_PREFIX.match(value):
         return True
     lead = context.line_before + ("@" if context.value.startswith("@") else "")
-    return (_COMMENT_OPENER_BEFORE.match(lead) is not None
-            and _DIRECTIVE_REST.match(context.line_after) is not None)
+    if _COMMENT_OPENER_BEFORE.match(lead) is None:
+        return False
+    addressed = _ADDRESSED.match(context.line_after)
+    return addressed is None or (addressed[1] is not None
+                                 and addressed[1].lower() not in _ADDRESS_WORDS)
 
 
 # Words that lead a mention of a handle ("thanks @kim", "cc @kim", "TODO @kim"), beside English

@@ -794,6 +794,13 @@ def test_key_policy_on_identifiers_and_random_values(value, secret):
     ("The parser was rewritten by @ada-quill last spring.\n", ["ada-quill"]),
     ("// @kimtaylor please check the bounds here\n", ["kimtaylor"]),
     ("# @kimtaylor\n", []),  # (alone on a comment line: read as a directive, a recall cost)
+    # blind build 10's review: doc tags with an argument of any shape (Lua's LDoc, tcllib's tools)
+    ("-- @usage local t = tablex.copy(src)\n", []),
+    ("--- @treturn string the joined path\n", []),
+    ("# @mdgen NODEP: sak.tcl\n", []),
+    ("-- @return the value\n", []),
+    ("# @kimtaylor can you rebase this?\n", ["kimtaylor"]),
+    ("# @kimtaylor: is this still needed?\n", ["kimtaylor"]),
 ])
 def test_username_tool_directives_are_not_people(text, expected):
     assert found(USERNAME, text) == expected
