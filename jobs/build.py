@@ -9,11 +9,13 @@ under a stage-level resource profile on a cluster; the others ask for none.
 
 Each stage is persisted under ``OUT/work/NN-name/`` with a marker written last. The marker keys
 on the stage's own config sections, its code version and fingerprint (model weights, ScanCode's
-version, the opt-out registry's state; the manifest records each), the schema version and the key of the stage before it (the input manifest's sha256
-for the first): a rerun resumes every stage whose key is unchanged, so a new ``[pii]`` reruns
-PII and the release only, a new ``[filters]`` the quality stage onwards. The release (shards,
-``excluded/``, the plan's release steps' files (``membership/``, ``signatures/``), ``manifest.json``,
-``CURRENT``) is written on every run.
+version, the opt-out registry's state; the manifest records each), the schema version and the
+key of the stage before it (the input manifest's sha256 for the first): a rerun resumes every
+stage whose key is unchanged, so a new ``[pii]`` reruns PII and the release only, a new
+``[filters]`` the quality stage onwards. The release (shards,
+``excluded/``, the plan's release steps' files (``membership/``, ``signatures/``, ``report.html``,
+``README.md``), ``manifest.json``, ``CURRENT``) and the private ``OUT/private/authors/`` are written
+on every run.
 
 Runs as ``curate build`` or ``spark-submit jobs/build.py --repos M --out DIR``.
 """
@@ -305,15 +307,14 @@ class Build:
         pending.mkdir(parents=True)
         kept = self._read_stage(len(self.stages) - 1).where(F.col("reason").isNull())
         partitions = int(self.spark.conf.get("spark.sql.shuffle.partitions"))
+        write_kept = _write_release_task(str(pending), self.config, write_kept_shards)
         kept_infos = (kept.repartition(partitions, "kind", "language")
                       .sortWithinPartitions(*KEPT_ORDER)
-                      .mapInArrow(_write_release_task(str(pending), self.config, write_kept_shards),
-                                  spark_ddl(_SHARD_INFO_SCHEMA)).collect())
+                      .mapInArrow(write_kept, spark_ddl(_SHARD_INFO_SCHEMA)).collect())
         excluded = self._excluded_all()
+        write_excluded = _write_release_task(str(pending), self.config, write_excluded_shards)
         excluded_infos = (excluded.repartition(1).sortWithinPartitions("id")
-                          .mapInArrow(_write_release_task(str(pending), self.config,
-                                                                 write_excluded_shards),
-                                      spark_ddl(_SHARD_INFO_SCHEMA)).collect())
+                          .mapInArrow(write_excluded, spark_ddl(_SHARD_INFO_SCHEMA)).collect())
         manifest = self._manifest(kept, excluded, kept_infos, excluded_infos)
         for step in self.release_steps:  # files beside the shards, from the shards
             manifest[step.name] = step.write(pending, manifest)
