@@ -73,7 +73,7 @@ def _stages(args: argparse.Namespace) -> int:
 def _decontaminate(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from optout.apply import publish_patch
+    from optout.cli import publish_or_preview
     from pipeline.decontam.release import plan_decontamination
 
     config = load_config(args.config).decontamination
@@ -92,16 +92,7 @@ def _decontaminate(args: argparse.Namespace) -> int:
         print(f"nothing to remove: no file of {patch.source.name} holds a benchmark's prompt or "
               "solution; no version published")
         return 0
-    shards = len(patch.manifest["shards"])
-    summary = (f"{patch.removed} file(s) out, {len(patch.rewrite)} of {shards} shards "
-               f"rewritten, {shards - len(patch.rewrite)} carried over")
-    if args.dry_run:
-        print(f"dry run: {patch.version} would have {summary}; nothing written")
-        return 0
-    release = publish_patch(patch)
-    print(f"published {patch.version}: {summary}; CURRENT is {patch.version}; "
-          f"changes in {release / 'CHANGELOG.md'}")
-    return 0
+    return publish_or_preview(patch, f"{patch.removed} file(s) out", args.dry_run)
 
 
 def _card(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from optout.apply import changelog, plan_apply, publish
+from optout.apply import Patch, changelog, plan_apply, publish_patch
 from optout.jsonl import export_item, parse_import
 from optout.membership import MIN_FOUND, ReleaseMembership
 from optout.registry import STATUSES, Registry, Request, new_request
@@ -109,7 +109,6 @@ def _export(args: argparse.Namespace) -> int:
 
 def _apply(args: argparse.Namespace) -> int:
     plan = plan_apply(args.release, args.home, with_copies=args.with_copies)
-    shards = len(plan.manifest["shards"])
     print(f"{plan.source}: {len(plan.optouts.requests())} verified request(s), registry state "
           f"{plan.optouts.state_hash[:12]}")
     for entry in changelog(plan)["requests"]:
@@ -123,13 +122,22 @@ def _apply(args: argparse.Namespace) -> int:
               "request; no version published")
         return 0
     copies = f" ({len(plan.copies)} near-copies)" if plan.with_copies else ""
-    summary = (f"{plan.removed} record(s) out{copies}, {len(plan.rewrite)} of {shards} shards "
-               f"rewritten, {shards - len(plan.rewrite)} carried over")
-    if args.dry_run:
-        print(f"dry run: {plan.version} would have {summary}; nothing written")
+    return publish_or_preview(plan.patch(), f"{plan.removed} record(s) out{copies}",
+                              args.dry_run)
+
+
+def publish_or_preview(patch: Patch, removed: str, dry_run: bool) -> int:
+    """Publish ``patch`` (or, ``dry_run``, only say what it would do) and print the summary:
+    what goes (``removed``), shards rewritten and carried over; ``curate optout apply`` and
+    ``curate decontaminate`` end here."""
+    shards = len(patch.manifest["shards"])
+    summary = (f"{removed}, {len(patch.rewrite)} of {shards} shards rewritten, "
+               f"{shards - len(patch.rewrite)} carried over")
+    if dry_run:
+        print(f"dry run: {patch.version} would have {summary}; nothing written")
         return 0
-    release = publish(plan)
-    print(f"published {plan.version}: {summary}; CURRENT is {plan.version}; "
+    release = publish_patch(patch)
+    print(f"published {patch.version}: {summary}; CURRENT is {patch.version}; "
           f"changes in {release / 'CHANGELOG.md'}")
     return 0
 

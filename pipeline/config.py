@@ -329,38 +329,45 @@ class BuildConfig:
     release_version: str = "v1.0.0"
 
 
-def _build(cls: type, values: dict[str, Any], where: str) -> Any:
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = set(values) - set(fields)
+def replace_from_dict(base: Any, values: dict[str, Any], where: str = "") -> Any:
+    """``base`` (a config dataclass) with ``values`` applied: nested dicts for its sections,
+    values converted to the type of the default they replace; an unknown key is an error, not
+    ignored. Used by the build's config and the training presets."""
+    fields = {field.name for field in dataclasses.fields(base)}
+    unknown = set(values) - fields
     if unknown:
         raise ValueError(f"unknown config key(s) in {where or 'top level'}: {sorted(unknown)}")
-    kwargs = {}
+    changes = {}
     for name, value in values.items():
-        default = getattr(cls(), name)
-        if dataclasses.is_dataclass(default):
+        current = getattr(base, name)
+        if dataclasses.is_dataclass(current):
             if not isinstance(value, dict):
                 raise ValueError(f"config section {where + name!r} must be a table")
-            kwargs[name] = _build(type(default), value, f"{where}{name}.")
-        elif isinstance(default, tuple):
-            kwargs[name] = tuple(value)
+            changes[name] = replace_from_dict(current, value, f"{where}{name}.")
+        elif isinstance(current, tuple):
+            changes[name] = tuple(value)
         else:
-            kwargs[name] = type(default)(value)
-    return cls(**kwargs)
+            changes[name] = type(current)(value)
+    return dataclasses.replace(base, **changes)
 
 
 def config_from_dict(values: dict[str, Any]) -> BuildConfig:
     """A :class:`BuildConfig` from nested dicts; unknown keys are an error, not ignored."""
-    return _build(BuildConfig, values, "")
+    return replace_from_dict(BuildConfig(), values)
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The values of a TOML file, or of a JSON file (by its ``.json`` suffix)."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    return json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
 
 
 def load_config(path: str | Path | None) -> BuildConfig:
     """Load a TOML or JSON config file; ``None`` gives the defaults."""
     if path is None:
         return BuildConfig()
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    values = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-    return config_from_dict(values)
+    return config_from_dict(read_config_file(path))
 
 
 def config_to_dict(config: BuildConfig) -> dict[str, Any]:

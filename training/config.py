@@ -6,9 +6,9 @@ the Middle")."""
 from __future__ import annotations
 
 import dataclasses
-import json
-import tomllib
 from pathlib import Path
+
+from pipeline.config import read_config_file, replace_from_dict
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,23 +75,6 @@ _PRESETS = {
 PRESETS = tuple(_PRESETS)
 
 
-def _replace(config, values: dict):
-    """``config`` with ``values`` (nested dicts for nested dataclasses) applied."""
-    fields = {field.name: field for field in dataclasses.fields(config)}
-    unknown = set(values) - set(fields)
-    if unknown:
-        raise ValueError(f"unknown training config keys: {sorted(unknown)}")
-    changes = {}
-    for name, value in values.items():
-        current = getattr(config, name)
-        if dataclasses.is_dataclass(current):
-            value = _replace(current, value)
-        elif isinstance(current, tuple):
-            value = tuple(value)
-        changes[name] = value
-    return dataclasses.replace(config, **changes)
-
-
 def load_train_config(name_or_path: str | Path = "tiny") -> TrainConfig:
     """A preset by name, or a TOML/JSON file whose keys override the preset it names in
     ``preset`` (tiny when absent); ``[model]`` and ``[data]`` are sections."""
@@ -100,12 +83,11 @@ def load_train_config(name_or_path: str | Path = "tiny") -> TrainConfig:
     path = Path(name_or_path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such config file (presets: {', '.join(PRESETS)})")
-    text = path.read_text(encoding="utf-8")
-    values = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    values = read_config_file(path)
     preset = values.pop("preset", "tiny")
     if preset not in _PRESETS:
         raise ValueError(f"{path}: unknown preset {preset!r} (presets: {', '.join(PRESETS)})")
-    return _replace(_PRESETS[preset], values)
+    return replace_from_dict(_PRESETS[preset], values)
 
 
 def config_dict(config: TrainConfig) -> dict:
