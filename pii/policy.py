@@ -444,11 +444,13 @@ PUBLIC_RESOLVERS = frozenset(ipaddress.ip_address(a) for a in (
 # test network, returned by RFC 3701 in 2006: no host has it, old docs and tests still do).
 DOCUMENTATION_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
     "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "3ffe::/16"))
+_INTERFACE_ID = (1 << 64) - 1  # the low 64 bits of an IPv6 unicast address (RFC 4291 2.5.1)
 # A version or an OID around the dotted quad: "v1.2.3.4", "version 1.2.3.4", "1.3.6.1.4.1.311",
-# "pkg==1.2.3.4", "pkg~=1.2.3.4", or glued to a word or number ("build1.2.3.4").
+# "pkg==1.2.3.4", "pkg~=1.2.3.4", a quoted version ('emacs-version "24.3.50.1"'), or glued to a
+# word or number ("build1.2.3.4").
 _VERSION_BEFORE = re.compile(
     r"(?:\b(?:v|ver|version|release|rev|revision|build|oid|firmware|fw|section|sec|rfc|"
-    r"chapter|clause|step)[\s:=._-]*|§\s*"
+    r"chapter|clause|step)[\s:=._-]*[\"']?|§\s*"
     r"|(?:[=<>~!]=|[\^~])\s*|[\d.]\.|[\w])$", re.IGNORECASE)
 _VERSION_AFTER = re.compile(r"^(?:\.\d|[\w-])")
 
@@ -464,9 +466,17 @@ def parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None
 
 
 def is_public_ip(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Globally routable unicast, outside documentation ranges and well-known resolvers."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """Globally routable unicast, outside documentation ranges and well-known resolvers.
+
+    IPv6 also not site-local (fec0::/10: never routable, deprecated by RFC 3879, which Python's
+    ``is_global`` still counts as global) and not a subnet's own prefix (interface identifier
+    all zeros, "2001:470:1f0b::": RFC 4291 2.6.1's Subnet-Router anycast, a network, no host).
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        elif address.is_site_local or int(address) & _INTERFACE_ID == 0:
+            return False
     return (address.is_global and not address.is_multicast and not address.is_reserved
             and not address.is_private and not address.is_loopback
             and not address.is_link_local and not address.is_unspecified

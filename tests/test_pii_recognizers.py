@@ -136,6 +136,8 @@ def test_ip_positives(text, expected):
     "dns 8.8.8.8 8.8.4.4 1.1.1.1 1.0.0.1 9.9.9.9 208.67.222.222 2001:4860:4860::8888",
     "nameserver 2606:4700:4700::1111 and 149.112.112.112",
     "version 11.22.33.44, v12.34.56.78, release: 21.43.65.87",
+    '(when (version< emacs-version "24.13.50.17") (fix))',
+    "site-local fec0::42, fec0:0:0:ffff::1 and prefixes 2a00:1450:4001:: 2001:470:1f0b::",
     "OID 1.3.6.1.4.1.311.21.20 and 2.16.840.1.113730.3.1.241",
     "pkg==10.20.30.40 and build12.23.34.45",
     "requires brotlicffi 1.2.0.0 or 1.5.0.1; see section 4.2.3.2",
