@@ -664,6 +664,9 @@ def key_is_pii(context: SpanContext) -> bool:
         return "PRIVATE" in block and len(body) >= PEM_BODY_MIN_CHARS and looks_random(body)
     if not value or is_placeholder(value) or is_vendor_example(value):
         return False
+    if "://" in value:
+        return False  # a link (a Markdown reference "[client-secret]: https://..."); secrets in
+        # URLs are a provider key's path (Slack's) or a DSN's user-info (Sentry's), spanned alone
     if any(c.isspace() for c in value) or ("{" in value and "}" in value):
         return False  # prose, or an interpolated template ("{uni.xid_start}")
     if _TYPE_NAME.match(value) or _b64url_json(value) is not None:

@@ -777,6 +777,15 @@ def test_key_policy_on_identifiers_and_random_values(value, secret):
     assert policy.is_pii(KEY, text, start, start + len(value)) is secret
 
 
+def test_key_links_are_no_keys():
+    """A link is no key, even on a line named after one (Markdown link references)."""
+    text = ("[acme-secret]: https://developers.acmecloud.io/identity/protocols/oauth2\n"
+            "[acme-token]: https://acme-widgets.blog/2013-05-16-personal-api-tokens/\n")
+    assert found(KEY, text) == []
+    secret = "Zq81mXv02kLpR7sTw4Yb"  # a random value on such a line still is one
+    assert found(KEY, f"[acme-secret]: {secret}\n") == [secret]
+
+
 # --------------------------------------------------------------------------------------------
 # Rules from blind build 9's review (2026-12-06): each with a true positive it must keep.
 # Every name, address and password below is invented.
