@@ -3,11 +3,12 @@
 One maintained parser per language where one is at hand: Python's ``ast``, ``json``, PyYAML
 (libyaml's loader when built with it), ``tomllib``, expat for XML and XSLT (external entities
 are never fetched; expat >= 2.4 bounds entity expansion), and tree-sitter grammars (py-tree-sitter
-and each grammar's PyPI wheel) for Go, Rust, Ruby, PHP, Perl, JavaScript, TypeScript, C, C++, Java
-and shell: such a file parses when its tree has no ERROR or MISSING node (tree-sitter recovers
-from errors instead of raising). Other languages have no parser here and count as neither parsed
-nor broken. A file that did not parse before redaction (JSONC, JSON5, Python 2, a template, C
-whose macros the grammar cannot read) is never counted as broken by it.
+and each grammar's PyPI wheel) for Go, Rust, Ruby, PHP, Perl, JavaScript, TypeScript, C, C++,
+Java, shell, Lua, Haskell, C#, OCaml, Scala, Kotlin, Julia, Elixir and Swift: such a file parses
+when its tree has no ERROR or MISSING node (tree-sitter recovers from errors instead of raising).
+Other languages have no parser here and count as neither parsed nor broken. A file that did not
+parse before redaction (JSONC, JSON5, Python 2, a template, C whose macros the grammar cannot
+read) is never counted as broken by it.
 """
 from __future__ import annotations
 
@@ -49,10 +50,14 @@ class TreeSitterError(Exception):
     """A tree-sitter tree with an ERROR or MISSING node."""
 
 
-# language (pipeline/ingest/languages.py) -> (grammar module, its function returning the grammar).
-# .tsx files read with the TypeScript grammar do not parse, and so are never judged; likewise
-# zsh or ksh files with the bash grammar. PHP's grammar reads the HTML around <?php ... ?>.
-_GRAMMARS = {
+# language (pipeline/ingest/languages.py) -> (grammar module, its functions returning grammars): a
+# file parses when one of them reads it with no error, tried in order (OCaml: an implementation,
+# else an interface, for .mli). .tsx files read with the TypeScript grammar do not parse, and so
+# are never judged; likewise zsh or ksh files with the bash grammar, .hsc files (hsc2hs
+# directives) with Haskell's, ocamllex and menhir files (.mll, .mly) with OCaml's. PHP's grammar
+# reads the HTML around <?php ... ?>. No wheel of its own on PyPI (none judged): R, Erlang,
+# Scheme, Tcl, Emacs Lisp, Vim script; Dart's (a 0.1 fork) was not checked on real files.
+_GRAMMARS: dict[str, tuple[str, ...]] = {
     "go": ("tree_sitter_go", "language"),
     "rust": ("tree_sitter_rust", "language"),
     "ruby": ("tree_sitter_ruby", "language"),
@@ -64,16 +69,26 @@ _GRAMMARS = {
     "cpp": ("tree_sitter_cpp", "language"),
     "java": ("tree_sitter_java", "language"),
     "shell": ("tree_sitter_bash", "language"),
+    "lua": ("tree_sitter_lua", "language"),
+    "haskell": ("tree_sitter_haskell", "language"),
+    "c-sharp": ("tree_sitter_c_sharp", "language"),
+    "ocaml": ("tree_sitter_ocaml", "language_ocaml", "language_ocaml_interface"),
+    "scala": ("tree_sitter_scala", "language"),
+    "kotlin": ("tree_sitter_kotlin", "language"),
+    "julia": ("tree_sitter_julia", "language"),
+    "elixir": ("tree_sitter_elixir", "language"),
+    "swift": ("tree_sitter_swift", "language"),
 }
 _TREE_SITTER_PARSERS = threading.local()  # a Parser is not to be shared between threads
 
 
 @functools.cache
-def _grammar(language: str) -> tree_sitter.Language:
-    module, function = _GRAMMARS[language]
+def _grammars(language: str) -> tuple[tree_sitter.Language, ...]:
+    module, *functions = _GRAMMARS[language]
+    grammar = importlib.import_module(module)
     with warnings.catch_warnings():  # tree-sitter-perl 2.0 hands over its grammar as an int
         warnings.simplefilter("ignore", DeprecationWarning)
-        return tree_sitter.Language(getattr(importlib.import_module(module), function)())
+        return tuple(tree_sitter.Language(getattr(grammar, function)()) for function in functions)
 
 
 def _first_error(node: tree_sitter.Node) -> tree_sitter.Node:
@@ -89,16 +104,22 @@ def _first_error(node: tree_sitter.Node) -> tree_sitter.Node:
 
 def _tree_sitter(language: str) -> Callable[[str], None]:
     def parse(text: str) -> None:
-        parser = getattr(_TREE_SITTER_PARSERS, language, None)
-        if parser is None:
-            parser = tree_sitter.Parser(_grammar(language))
-            setattr(_TREE_SITTER_PARSERS, language, parser)
-        root = parser.parse(text.encode("utf-8")).root_node
-        if root.has_error:
-            node = _first_error(root)
-            line, column = node.start_point
-            kind = f"MISSING {node.type}" if node.is_missing else "ERROR"
-            raise TreeSitterError(f"{kind} at line {line + 1}, byte {column + 1}")
+        parsers = getattr(_TREE_SITTER_PARSERS, language, None)
+        if parsers is None:
+            parsers = [tree_sitter.Parser(grammar) for grammar in _grammars(language)]
+            setattr(_TREE_SITTER_PARSERS, language, parsers)
+        source = text.encode("utf-8")
+        first = None
+        for parser in parsers:
+            root = parser.parse(source).root_node
+            if not root.has_error:
+                return
+            if first is None:
+                first = root
+        node = _first_error(first)  # the first grammar's error
+        line, column = node.start_point
+        kind = f"MISSING {node.type}" if node.is_missing else "ERROR"
+        raise TreeSitterError(f"{kind} at line {line + 1}, byte {column + 1}")
     return parse
 
 

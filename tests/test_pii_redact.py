@@ -96,7 +96,7 @@ def test_a_span_whose_replacement_breaks_a_parsing_file_is_not_applied():
     assert redacted == 'G = graph()\nG.add_edge(2, 3)  # by <NAME>\n' and dropped == 1
     assert [redacted[s.start:s.end] for s in moved] == ["<NAME>"]
     # no parser for the language, or a file that never parsed: every span applies
-    assert redact_keeping_syntax(text, [code, name], "haskell")[2] == 0
+    assert redact_keeping_syntax(text, [code, name], "idris")[2] == 0
     broken = "def (:\n" + text
     assert redact_keeping_syntax(broken, [Span(code.start + 7, code.end + 7, "NAME")],
                                  "python")[2] == 0
