@@ -42,6 +42,8 @@ def window_starts(n_tokens: int, length: int, overlap: int) -> list[int]:
 def plan_windows(doc: int, n_tokens: int, length: int, overlap: int) -> list[Window]:
     """The windows over one document, each with the tokens it owns."""
     starts = window_starts(n_tokens, length, overlap)
+    if len(starts) == 1:  # one window owns every token (most of the cascade's snippets)
+        return [Window(doc, 0, n_tokens, np.ones(n_tokens, dtype=bool))]
     best = np.full(n_tokens, -1, dtype=np.int64)
     owner = np.zeros(n_tokens, dtype=np.int64)
     for index, start in enumerate(starts):

@@ -129,6 +129,12 @@ class TextAnchors:
             self._lines[anchor] = [] if absent else lines_containing(self.lowered, anchor)
         return self._lines[anchor]
 
+    def windows(self, anchors: tuple[str, ...]) -> list[tuple[int, int]]:
+        """The sorted lines that hold one of ``anchors``."""
+        if all(anchor in self.known and anchor not in self.present for anchor in anchors):
+            return []
+        return sorted({line for anchor in anchors for line in self.lines(anchor)})
+
 
 @functools.lru_cache(maxsize=1)
 def text_anchors(text: str) -> TextAnchors:
@@ -168,8 +174,7 @@ class ValueRecognizer(PatternRecognizer):
         results = []
         for rule, pattern, compiled in self._compiled:
             if rule.anchors:
-                windows = sorted({line for anchor in rule.anchors
-                                  for line in anchors.lines(anchor)})
+                windows = anchors.windows(rule.anchors)
             else:
                 windows = [(0, len(text))]
             for window_start, window_end in windows:
