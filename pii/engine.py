@@ -23,6 +23,7 @@ from presidio_analyzer import (
     RecognizerRegistry,
     RecognizerResult,
 )
+from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.tokens import Doc
@@ -127,6 +128,19 @@ class CodeNlpEngine(NlpEngine):
         return list(self.languages)
 
 
+class ContextEnhancer(LemmaContextAwareEnhancer):
+    """Presidio's context enhancer, skipped when neither the call nor a recognizer has context
+    words (none of this package's recognizers has): it deep-copies every result first."""
+
+    def enhance_using_context(self, text: str, raw_results: list[RecognizerResult],
+                              nlp_artifacts: NlpArtifacts, recognizers: list[EntityRecognizer],
+                              context: list[str] | None = None) -> list[RecognizerResult]:
+        if not context and not any(recognizer.context for recognizer in recognizers):
+            return raw_results
+        return super().enhance_using_context(text, raw_results, nlp_artifacts, recognizers,
+                                             context)
+
+
 def build_analyzer(extra_recognizers: Sequence[EntityRecognizer] = ()) -> AnalyzerEngine:
     """An AnalyzerEngine with the code NLP engine, every pattern recognizer of
     :mod:`pii.recognizers` and ``extra_recognizers`` (e.g. the NER model)."""
@@ -139,7 +153,7 @@ def build_analyzer(extra_recognizers: Sequence[EntityRecognizer] = ()) -> Analyz
                              f"{recognizer.supported_language!r}; the engine runs {LANGUAGE!r}")
         registry.add_recognizer(recognizer)
     return AnalyzerEngine(registry=registry, nlp_engine=CodeNlpEngine(),
-                          supported_languages=[LANGUAGE])
+                          supported_languages=[LANGUAGE], context_aware_enhancer=ContextEnhancer())
 
 
 def _to_span(result: RecognizerResult, default_detector: str = "") -> Span:
