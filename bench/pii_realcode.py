@@ -5,9 +5,10 @@ Runs the build's detector (:func:`pii.detector.load_detector`) and the stage's r
 stage, and reports on stdout, as Markdown with counts only (never a span's value):
 
 - MB/s of detection plus redaction (CPU), spans per label and detector, files redacted;
-- per language with a parser (:mod:`pii.parsecheck`), the files that parsed before and would no
-  longer parse after a plain redaction of every detected span (a sign of false positives in
-  code), and after the stage's redaction, which drops such spans (must be 0). Each file a plain
+- per language with a parser (:mod:`pii.parsecheck`), the files that parsed before, and the
+  files whose syntax a plain redaction of every detected span would break (a file that parsed
+  no longer parses; one a tree-sitter grammar read with errors gets a new one: a sign of false
+  positives in code), and the stage's redaction, which drops such spans (must be 0). Each file a plain
   redaction breaks is written to ``OUT/broken.jsonl`` (repo, path, the parser's error, and every
   span with its line and +-80 characters of context);
 - with ``--sample N``: N spans per label drawn at random (seeded reservoir sampling, so the
@@ -143,16 +144,17 @@ def main() -> int:
                 spans = resolve_overlaps(spans)  # the spans a plain redaction replaces
                 plain = redact(row["content"], spans, row["language"])[0]
                 redacted_files += after != row["content"]
-                applied = [s for s in spans if dropped == 0 or parses(
-                    row["language"], redact(row["content"], [s], row["language"])[0]) is not False]
+                applied = [s for s in spans if dropped == 0 or not broken_by(
+                    row["language"], row["content"], redact(row["content"], [s],
+                                                            row["language"])[0])]
                 for span in applied:
                     spans_by[span.label, span.detector] += 1
                     sample.offer(span.label, lambda: {**file_record(row), **span_record(
                         row["content"], span, SAMPLE_CONTEXT)})
                 started = time.perf_counter()
                 parsed = parses(row["language"], row["content"])
-                broken = parsed and broken_by(row["language"], row["content"], plain)
-                broken_after_stage = parsed and broken_by(row["language"], row["content"], after)
+                broken = broken_by(row["language"], row["content"], plain)
+                broken_after_stage = broken_by(row["language"], row["content"], after)
                 parse_seconds += time.perf_counter() - started
                 if parsed is None:
                     continue

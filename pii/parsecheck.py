@@ -8,7 +8,8 @@ Java, shell, Lua, Haskell, C#, OCaml, Scala, Kotlin, Julia, Elixir and Swift: su
 when its tree has no ERROR or MISSING node (tree-sitter recovers from errors instead of raising).
 Other languages have no parser here and count as neither parsed nor broken. A file that did not
 parse before redaction (JSONC, JSON5, Python 2, a template, C whose macros the grammar cannot
-read) is never counted as broken by it.
+read) counts as broken by it only where a tree-sitter grammar finds more lines under errors
+after it than before (:func:`broken_by`); the other parsers stop at the first error.
 """
 from __future__ import annotations
 
@@ -102,25 +103,47 @@ def _first_error(node: tree_sitter.Node) -> tree_sitter.Node:
     return node
 
 
+def _tree_sitter_roots(language: str, text: str) -> list[tree_sitter.Node]:
+    """The root of ``text``'s tree under each grammar of ``language``, up to the first that
+    parses it without an error."""
+    parsers = getattr(_TREE_SITTER_PARSERS, language, None)
+    if parsers is None:
+        parsers = [tree_sitter.Parser(grammar) for grammar in _grammars(language)]
+        setattr(_TREE_SITTER_PARSERS, language, parsers)
+    source = text.encode("utf-8")
+    roots = []
+    for parser in parsers:
+        roots.append(parser.parse(source).root_node)
+        if not roots[-1].has_error:
+            break
+    return roots
+
+
 def _tree_sitter(language: str) -> Callable[[str], None]:
     def parse(text: str) -> None:
-        parsers = getattr(_TREE_SITTER_PARSERS, language, None)
-        if parsers is None:
-            parsers = [tree_sitter.Parser(grammar) for grammar in _grammars(language)]
-            setattr(_TREE_SITTER_PARSERS, language, parsers)
-        source = text.encode("utf-8")
-        first = None
-        for parser in parsers:
-            root = parser.parse(source).root_node
-            if not root.has_error:
-                return
-            if first is None:
-                first = root
-        node = _first_error(first)  # the first grammar's error
+        roots = _tree_sitter_roots(language, text)
+        if not roots[-1].has_error:
+            return
+        node = _first_error(roots[0])  # the first grammar's error
         line, column = node.start_point
         kind = f"MISSING {node.type}" if node.is_missing else "ERROR"
         raise TreeSitterError(f"{kind} at line {line + 1}, byte {column + 1}")
     return parse
+
+
+def _error_lines(root: tree_sitter.Node) -> int:
+    """Lines that ERROR and MISSING nodes under ``root`` cover (descends only into subtrees
+    with an error). Lines, not nodes: error recovery may merge a new error into an old ERROR
+    node, which then covers more lines."""
+    lines: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            lines.update(range(node.start_point.row, node.end_point.row + 1))
+        else:
+            stack.extend(c for c in node.children if c.has_error or c.is_missing)
+    return len(lines)
 
 
 # language -> (parser, the errors that mean "does not parse"). Deep nesting and huge inputs
@@ -171,9 +194,32 @@ def parses(language: str | None, text: str) -> bool | None:
     return parse_error(language, text) is None
 
 
+def syntax_errors(language: str | None, text: str) -> int | None:
+    """How much of ``text`` does not parse as ``language``: the lines that ERROR and MISSING
+    nodes cover under a tree-sitter grammar (its fewest, where a language has several), else 0
+    or 1 (the other parsers stop at the first error); None when there is no parser."""
+    if language not in _PARSERS:
+        return None
+    if language not in _GRAMMARS:
+        return int(parse_error(language, text) is not None)
+    collecting = gc.isenabled()
+    gc.disable()  # as in parse_error
+    try:
+        return min(_error_lines(root) for root in
+                   _tree_sitter_roots(language, text.removeprefix(_BOM)))
+    except _ALWAYS:
+        return 1
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def broken_by(language: str | None, before: str, after: str) -> bool:
-    """Whether ``before`` parsed and ``after`` (its redaction) does not. The redacted text is
-    parsed first, so the original is parsed only when the redaction fails."""
-    if before == after or parses(language, after) is not False:
+    """Whether ``after`` (a redaction of ``before``) has more that does not parse: for a file
+    that parsed, any error; for one a tree-sitter grammar reads with errors already (C whose
+    macros it cannot expand, a template), more lines under errors. The redacted text is looked at first, so
+    the original is parsed only when the redaction has an error."""
+    if before == after:
         return False
-    return parses(language, before) is True
+    errors_after = syntax_errors(language, after)
+    return bool(errors_after) and errors_after > syntax_errors(language, before)

@@ -12,7 +12,7 @@ import hashlib
 import ipaddress
 
 from pii.entities import IP_ADDRESS, Span, resolve_overlaps
-from pii.parsecheck import broken_by, parses
+from pii.parsecheck import broken_by, syntax_errors
 
 PLACEHOLDERS = {"NAME": "<NAME>", "EMAIL": "<EMAIL>", "KEY": "<KEY>",
                 "PASSWORD": "<PASSWORD>", "USERNAME": "<USERNAME>"}
@@ -100,18 +100,20 @@ def redact(text: str, spans: list[Span], language: str | None = None) -> tuple[s
 
 def redact_keeping_syntax(text: str, spans: list[Span], language: str | None
                           ) -> tuple[str, list[Span], int]:
-    """:func:`redact`, except that in a file that parses (:mod:`pii.parsecheck`) no span whose
-    replacement stops it parsing is applied: such a span sits where code is, not PII, so it is
-    taken as a false positive. Returns the text, the applied spans and how many were dropped.
+    """:func:`redact`, except that no span whose replacement breaks the file's syntax
+    (:func:`pii.parsecheck.broken_by`: a new place that does not parse) is applied: such a span
+    sits where code is, not PII, so it is taken as a false positive. Returns the text, the
+    applied spans and how many were dropped.
 
     Spans are tried alone (a file with a breaking span is rare: none on the demo corpus); if the
-    spans that each keep the file parsing still break it together, none is applied.
+    spans that each keep the file's syntax still break it together, none is applied.
     """
     redacted, moved = redact(text, spans, language)
     if not moved or not broken_by(language, text, redacted):
         return redacted, moved, 0
+    errors = syntax_errors(language, text)
     safe = [span for span in resolve_overlaps(spans)
-            if parses(language, redact(text, [span], language)[0])]
+            if syntax_errors(language, redact(text, [span], language)[0]) <= errors]
     redacted, moved = redact(text, safe, language)
     if broken_by(language, text, redacted):
         return text, [], len(resolve_overlaps(spans))

@@ -4,7 +4,7 @@ import warnings
 import pytest
 
 from pii.entities import Span
-from pii.parsecheck import LANGUAGES, broken_by, parse_error, parses
+from pii.parsecheck import LANGUAGES, broken_by, parse_error, parses, syntax_errors
 from pii.redact import redact, redact_keeping_syntax
 
 
@@ -106,14 +106,35 @@ def test_a_file_that_never_parsed_is_not_broken():
     assert not broken_by("python", python2, _redacted(python2, "ada_quill", "NAME"))
 
 
-@pytest.mark.parametrize("language, text", sorted({(c[0], c[1]) for c in TREE_SITTER_CASES}))
-def test_a_tree_sitter_file_that_never_parsed_is_not_judged(language, text):
-    unparsed = text + "\n)(\n"  # tree-sitter recovers: the tree holds an ERROR node
+def _with_an_error(language: str, text: str) -> str:
+    """``text`` with an error its grammar recovers from locally: a stray ")(" at the end
+    (bash's and Haskell's grammars make the whole file one ERROR node of it, which leaves
+    nothing to judge: there a stray ")" first, an "x = = 1" last)."""
+    return {"shell": ")\n" + text, "haskell": text + "\nx = = 1\n"}.get(language,
+                                                                       text + "\n)(\n")
+
+
+@pytest.mark.parametrize("language, text, safe, unsafe", TREE_SITTER_CASES)
+def test_a_tree_sitter_file_with_errors_is_judged_by_its_new_errors(language, text, safe, unsafe):
+    unparsed = _with_an_error(language, text)  # tree-sitter recovers: an ERROR node
     assert parses(language, unparsed) is False
     assert parse_error(language, unparsed).startswith("TreeSitterError: ")
-    start = text.index("Ada Quill")
-    for value in ("Ada Quill", text[:start].split()[-1]):  # a literal, then what precedes it
-        assert not broken_by(language, unparsed, _redacted(unparsed, value, "NAME"))
+    assert syntax_errors(language, text) == 0 < syntax_errors(language, unparsed)
+    assert not broken_by(language, unparsed, _redacted(unparsed, safe, LABELS[safe]))
+    broken = _redacted(unparsed, unsafe, LABELS[unsafe])  # the code token: more lines under errors
+    assert syntax_errors(language, broken) > syntax_errors(language, unparsed)
+    assert broken_by(language, unparsed, broken)
+
+
+def test_the_stage_drops_a_code_span_in_a_file_that_never_parsed():
+    header = ("#include <stdio.h>\nCURL_EXTERN int main(void) {\n"
+              "    const char *ada_quill = \"Ada Quill\";\n    return 0;\n}\n)(\n")
+    assert parses("c", header) is False
+    code = Span(header.index("ada_quill"), header.index("ada_quill") + 9, "NAME")
+    name = Span(header.index("Ada Quill"), header.index("Ada Quill") + 9, "NAME")
+    redacted, moved, dropped = redact_keeping_syntax(header, [code, name], "c")
+    assert dropped == 1 and len(moved) == 1
+    assert redacted == header.replace('"Ada Quill"', '"<NAME>"')
 
 
 def test_tree_sitter_missing_nodes_and_the_stage_use_the_new_languages():
