@@ -184,12 +184,6 @@ def _markup_regions(text: str) -> list[tuple[int, int]]:
     return regions
 
 
-def _group_span(match: regex.Match, name: str) -> tuple[int, int]:
-    """The span of the alternative of group ``name`` that took part in ``match``."""
-    return next((start, end) for start, end in zip(match.starts(name), match.ends(name))
-                if start >= 0)
-
-
 def has_lexer(language: str | None) -> bool:
     """Whether ``language`` is code with regions (else the whole text is one region)."""
     return language in LEXERS
@@ -207,11 +201,12 @@ def text_regions(text: str, language: str | None) -> list[tuple[int, int]]:
         return [(0, len(text))]
     regions: list[tuple[int, int]] = []
     has_comments = bool(lexer.line_comments or lexer.block_comments)
+    # "text" and "body" name a group of several alternatives: span() is the one that matched
     for match in _compiled(lexer).finditer(text):
         if has_comments and match.start("comment") >= 0:
-            regions.append(_group_span(match, "text"))
+            regions.append(match.span("text"))
             continue
-        body_start, body_end = _group_span(match, "body")
+        body_start, body_end = match.span("body")
         prefix = text[max(match.start() - 2, 0):match.start()]  # f"...", rb"...", $"..."
         regions.extend(_string_body(text, body_start, body_end, prefix,
                                     language or ""))
