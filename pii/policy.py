@@ -643,8 +643,11 @@ def looks_random(value: str) -> bool:
 # by "_" or by a capital's hump ("NL80211_ATTR_KEY_SEQ", "XK_Cyrillic_ka", "EosTokenCriteria",
 # "approxNearestNeighbors"). A random secret breaks into one-letter chunks somewhere
 # ("sk_live_4eC39HqLy..."), and capitals run on without "_" ("AKIA2OGYBAH6STMMNXNN").
+# An acronym of two to five capitals may stand before a capitalised word ("FlattenedJWSInput",
+# from blind build 11's review, not blind): a random secret rarely holds only such chunks.
 _CHUNK = r"(?:[A-Z]{2,}\d*|[a-z]{2,}\d*|[A-Z][a-z]+\d*)"
-_WORDS_IDENTIFIER = re.compile(rf"^{_CHUNK}(?:_{_CHUNK}|[A-Z][a-z]+\d*)+$")
+_WORDS_IDENTIFIER = re.compile(
+    rf"^{_CHUNK}(?:_{_CHUNK}|[A-Z][a-z]+\d*|[A-Z]{{2,5}}\d*(?=[A-Z][a-z]))+$")
 _TYPE_NAME = re.compile(
     r"^[A-Za-z_][A-Za-z0-9_]*(?<=[a-z0-9])(?:Keys?|Tokens?|Secrets?|Password|Credentials?|"
     r"Error|Exception|Type|Class|Manager|Factory|Handler|Provider|Parser|Config|Builder|Store|"
@@ -664,6 +667,8 @@ def key_is_pii(context: SpanContext) -> bool:
         return "PRIVATE" in block and len(body) >= PEM_BODY_MIN_CHARS and looks_random(body)
     if not value or is_placeholder(value) or is_vendor_example(value):
         return False
+    if "(" in value or ")" in value:
+        return False  # a call ("importPKCS8(pkcs8"): no key format holds parentheses
     if "://" in value:
         return False  # a link (a Markdown reference "[client-secret]: https://..."); secrets in
         # URLs are a provider key's path (Slack's) or a DSN's user-info (Sentry's), spanned alone
@@ -991,9 +996,16 @@ _NEXT_WORD = re.compile(r"^[\s,]*([^\W\d_][\w.]*)")
 _NEXT_CAPITALISED_WORDS = re.compile(r"^(?:[ \t]+[A-Z][\w.&-]*){1,3}")
 # Street types (USPS Publication 28's common suffixes and their European kin) after a span: an
 # address ("51 Franklin Street"), not a person.
-_STREET_AFTER = re.compile(r"^\s+(?:street|st\.|avenue|ave\.?|road|rd\.|boulevard|blvd\.?|lane|"
-                           r"drive|place|square|plaza|parkway|highway|way|strasse|straße|"
-                           r"platz|rue|via|calle)\b", re.IGNORECASE)
+_STREET_TYPES = (r"(?:street|st\.|avenue|ave\.?|road|rd\.|boulevard|blvd\.?|lane|drive|place|"
+                 r"square|plaza|parkway|highway|way|strasse|straße|platz|rue|via|calle)")
+_STREET_AFTER = re.compile(rf"^\s+{_STREET_TYPES}\b", re.IGNORECASE)
+# The rest of an address line after a street ("51 Franklin Street, Fifth Floor"), and the parts
+# of a building a name never ends in (USPS Publication 28's secondary unit designators): no
+# person. From blind build 11's review (37 "Fifth Floor" of the FSF's old address), not blind.
+_STREET_BEFORE = re.compile(rf"\b\d+[ \t]+(?:[A-Z][\w.'-]*[ \t]+){{1,3}}{_STREET_TYPES}[,.]?[ \t]*$",
+                            re.IGNORECASE)
+_UNIT_DESIGNATORS = frozenset({"floor", "suite", "building", "room", "unit", "apartment",
+                               "apt", "department", "dept"})
 # Words of copyright notices, never of a name: "All Rights Reserved" (the Buenos Aires
 # Convention's notice) in English, German, French, Spanish and Italian, "Portions Copyright".
 _COPYRIGHT_WORDS = frozenset({"rights", "reserved", "copyright", "portions", "rechte",
@@ -1113,6 +1125,9 @@ def name_is_pii(context: SpanContext) -> bool:
         return False  # "Digital" of "Digital Equipment Corporation"
     if _STREET_AFTER.match(context.after):
         return False  # "Franklin" of "51 Franklin Street"
+    if (_STREET_BEFORE.search(context.line_before)
+            or value.split()[-1].casefold().strip(".,") in _UNIT_DESIGNATORS):
+        return False  # "Fifth Floor" of "51 Franklin Street, Fifth Floor"
     if _FAMILY_FIRM.match(context.after):
         return False  # "Kennedy and Sons", "Pasquier Masson et Fils"
     if _EPONYM_AFTER.match(context.after):

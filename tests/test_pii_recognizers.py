@@ -622,6 +622,8 @@ def test_name_new_rules_hard_negatives(text):
     ("Kim Lee", 0, 7),
     ("Copyright 1993 Quillon Equipment Corporation", 15, 22),  # an organisation's name
     ("Boston, 51 Quillon Street, Fifth Floor", 11, 18),  # an address
+    ("Inc., 51 Quillon Street, Fifth Wing, Boston", 25, 35),  # the rest of its line
+    ("Quill Labs, Seventh Floor", 12, 25), ("c/o Ada Suite", 4, 13),  # building parts
     ("Copyright 2020 Quill Labs, All Rights Reserved", 27, 46),
 ])
 def test_name_policy_on_model_spans(text, start, end):
@@ -770,6 +772,8 @@ def test_policy_vocabulary():
     ("EosTokenCriteria", False), ("approxNearestNeighbors", False),  # a class, a method
     ("sk_live_4eC39HqLyjWDarjtT1zdp7dc", True), ("AKIA2OGYBAH6STMMNXNN", True),
     ("Zq81mXv02kLpR7sT", True),
+    ("FlattenedJWSInput", False), ("QuillHTTPTokenSource", False),  # acronyms inside
+    ("importPKCS8(pkcs8", False), ("Zq81m(Xv02kLpR7sT)", False),  # a call
 ])
 def test_key_policy_on_identifiers_and_random_values(value, secret):
     text = f'api_key = "{value}"\n'
