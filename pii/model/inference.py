@@ -118,7 +118,9 @@ class NerModel:
                 owned = window.owned
                 tag_ids[window.doc][window.start:window.end][owned] = best_tag[row, tokens][owned]
                 probs[window.doc][window.start:window.end][owned] = best_prob[row, tokens][owned]
+        entity_tags = np.array([tag.entity is not None for tag in self.tags], dtype=bool)
         return [decode_spans(text, offsets, doc_tags, doc_probs, self.tags)
+                if entity_tags[doc_tags].any() else []  # no entity token: no span to decode
                 for text, offsets, doc_tags, doc_probs in zip(texts, all_offsets, tag_ids, probs)]
 
     def _forward(self, batch: list[Window], all_ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
