@@ -318,11 +318,12 @@ def line_bounds(text: str, regions: Sequence[tuple[int, int]]) -> list[tuple[int
 # (LINE_CUE), or a person's name written out (two capitalised words, one a known given name or
 # surname: pii.names). The model's spans on other lines would all be dropped. Lines are picked
 # by TRIGGER_WORDS in the lower-cased text, all found in one Aho-Corasick pass (pyahocorasick;
-# LINE_CUE over whole blocks ran at 3 MB/s here), and LINE_CUE confirms each picked line unless its word is one of
-# SURE_TRIGGER_WORDS. Each trigger word is a part of cues of LINE_CUE, and every cue holds one
-# but PORT_FIELD, which a regex finds (tests/test_pii_regions.py). Letters next to digits,
-# IP-like runs and letters outside ASCII, which this selector also took before the engine asked
-# for cues, took a third of the model's reading and gave no span that it keeps.
+# LINE_CUE over whole blocks ran at 3 MB/s here), and LINE_CUE confirms each picked line
+# unless its word is one of SURE_TRIGGER_WORDS. Each trigger word is a part of cues of
+# LINE_CUE, and every cue holds one but PORT_FIELD, which a regex finds
+# (tests/test_pii_regions.py). Letters next to digits, IP-like runs and letters outside ASCII,
+# which this selector also took before the engine asked for cues, took a third of the model's
+# reading and gave no span that it keeps.
 TRIGGER_WORDS: tuple[str, ...] = (
     "pass", "pw", "secret", "login", "credential", "auth", "connect", "key", "token", "bearer",
     "basic", "api", "private", "sign", "user", "owner", "by", "handle", "account", "thank",
@@ -350,6 +351,7 @@ def _known_name_at(text: str, start: int, end: int) -> int:
 
 
 def _trigger_automaton() -> ahocorasick.Automaton:
+    """An automaton that finds every trigger word, each reported as itself."""
     automaton = ahocorasick.Automaton()
     for word in TRIGGER_WORDS:
         automaton.add_word(word, word)
@@ -357,7 +359,6 @@ def _trigger_automaton() -> ahocorasick.Automaton:
     return automaton
 
 
-# Every trigger word in one Aho-Corasick automaton: one pass over a text finds them all.
 _TRIGGERS = _trigger_automaton()
 
 
@@ -380,9 +381,9 @@ def _lower_in_place(text: str) -> str:
 def model_lines(text: str, regions: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """The lines that hold a region and a cue (a trigger word confirmed by LINE_CUE, a port
     field) or two capitalised words with a known name, adjacent ones merged (``(start, end)``
-    without the line break). A line counts a trigger word's first occurrence in it only, and
-    that one must lie in a region's line. One Aho-Corasick pass finds every trigger word; lines
-    that a sure word takes are taken before LINE_CUE checks the others."""
+    without the line break). A line counts the first occurrence of each trigger word in it,
+    when that lies on a line a region touches. One Aho-Corasick pass finds every trigger word;
+    the lines of sure words are taken before LINE_CUE checks the others."""
     blocks = line_bounds(text, regions)
     if not blocks:
         return []
