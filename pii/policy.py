@@ -648,6 +648,9 @@ def looks_random(value: str) -> bool:
 _CHUNK = r"(?:[A-Z]{2,}\d*|[a-z]{2,}\d*|[A-Z][a-z]+\d*)"
 _WORDS_IDENTIFIER = re.compile(
     rf"^{_CHUNK}(?:_{_CHUNK}|[A-Z][a-z]+\d*|[A-Z]{{2,5}}\d*(?=[A-Z][a-z]))+$")
+# A call: a name, "(" and plain arguments. Django's secret keys hold parentheses among other
+# punctuation, so the parentheses alone say nothing.
+_CALL = re.compile(r"^[A-Za-z_][\w.]*\([\w., ]*\)?$")
 _TYPE_NAME = re.compile(
     r"^[A-Za-z_][A-Za-z0-9_]*(?<=[a-z0-9])(?:Keys?|Tokens?|Secrets?|Password|Credentials?|"
     r"Error|Exception|Type|Class|Manager|Factory|Handler|Provider|Parser|Config|Builder|Store|"
@@ -667,8 +670,8 @@ def key_is_pii(context: SpanContext) -> bool:
         return "PRIVATE" in block and len(body) >= PEM_BODY_MIN_CHARS and looks_random(body)
     if not value or is_placeholder(value) or is_vendor_example(value):
         return False
-    if "(" in value or ")" in value:
-        return False  # a call ("importPKCS8(pkcs8"): no key format holds parentheses
+    if _CALL.match(value):
+        return False  # a call ("importPKCS8(pkcs8")
     if "://" in value:
         return False  # a link (a Markdown reference "[client-secret]: https://..."); secrets in
         # URLs are a provider key's path (Slack's) or a DSN's user-info (Sentry's), spanned alone

@@ -276,6 +276,20 @@ def test_model_handles_and_keys_count_in_prose_only(label, word, line):
     ('DB_PASSWORD = "orange3x"\n', "orange3x", True),
     ('"passwd" => "orange3x",\n', "orange3x", True),
     ("dsn = 'smtp://kquill:orange3x@mail.quill-host.net'\n", "orange3x", True),
+    # the shapes credentials are written in besides an assignment (tuned on the validation split)
+    ("smtppass = orange3x\n", "orange3x", True),
+    ('Dim AdminPassword As String = "orange3x"\n', "orange3x", True),
+    ('Db_Password : constant String := "orange3x";\n', "orange3x", True),
+    ('(defvar mailer-pass "orange3x")\n', "orange3x", True),
+    ('[("username", "kquill"), ("password", "orange3x")]\n', "orange3x", True),
+    ('#{<<"password">> => "orange3x"}\n', "orange3x", True),
+    ("<pass>orange3x</pass>\n", "orange3x", True),
+    ('smtp.login("kquill@quill-host.net", "orange3x")\n', "orange3x", True),
+    ('(connect-db "203.0.113.9" "kquill" "orange3x")\n', "orange3x", True),
+    ("# login: kquill / orange3x\n", "orange3x", True),
+    ("docker login -u kquill -p orange3x registry.quill-host.net\n", "orange3x", True),
+    ('print(password, "orange3x")\n', "orange3x", False),  # no shape: an argument
+    ('bypass = "orange3x"\n', "orange3x", False),  # "pass" glued to a word, no service's
 ])
 def test_model_passwords_need_an_assignment_cue(text, word, kept):
     [spans] = PiiDetector(ner=FakeNer([word], label="PASSWORD"), select_lines=False).detect(

@@ -773,7 +773,8 @@ def test_policy_vocabulary():
     ("sk_live_4eC39HqLyjWDarjtT1zdp7dc", True), ("AKIA2OGYBAH6STMMNXNN", True),
     ("Zq81mXv02kLpR7sT", True),
     ("FlattenedJWSInput", False), ("QuillHTTPTokenSource", False),  # acronyms inside
-    ("importPKCS8(pkcs8", False), ("Zq81m(Xv02kLpR7sT)", False),  # a call
+    ("importPKCS8(pkcs8", False), ("Quill.load(a, b)", False),  # calls
+    ("oj*wv+8bp!o6c-(*!d)e1e6(u_l26jzwuow98s4)r_ui1m^3v-", True),  # Django's: ( and ) in keys
 ])
 def test_key_policy_on_identifiers_and_random_values(value, secret):
     text = f'api_key = "{value}"\n'
