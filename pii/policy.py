@@ -567,6 +567,9 @@ VENDOR_EXAMPLE_KEYS = frozenset({
 })
 
 
+_B64_STANDARD = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
+
+
 def _b64url_json(segment: str) -> dict | None:
     """A JWT segment decoded to a JSON object, or None."""
     try:
@@ -575,6 +578,23 @@ def _b64url_json(segment: str) -> dict | None:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         return None
     return parsed if isinstance(parsed, dict) else None
+
+
+# Base64 of text: a protocol string, a label ("VXNlciBOYW1lAA==" is "User Name" and a NUL, an
+# IMAP server's prompt). A random key decodes to random bytes, of which about 37% are printable
+# ASCII; text to nearly all. From blind build 12's review (3 KEY false positives), not blind.
+_B64_TEXT_MIN_CHARS = 16
+_B64_TEXT_PRINTABLE = 0.95
+
+
+def is_base64_text(value: str) -> bool:
+    """Whether ``value`` is standard base64 (padded) of mostly printable ASCII text."""
+    if len(value) < _B64_TEXT_MIN_CHARS or len(value) % 4 or not _B64_STANDARD.match(value):
+        return False
+    decoded = base64.b64decode(value)
+    printable = sum(32 <= byte < 127 or byte in (0, 9, 10, 13) for byte in decoded)
+    return (printable >= _B64_TEXT_PRINTABLE * len(decoded)
+            and sum(chr(byte).isalpha() for byte in decoded) >= len(decoded) / 2)
 
 
 def jwt_claims(value: str) -> tuple[dict, dict] | None:
@@ -677,8 +697,8 @@ def key_is_pii(context: SpanContext) -> bool:
         # URLs are a provider key's path (Slack's) or a DSN's user-info (Sentry's), spanned alone
     if any(c.isspace() for c in value) or ("{" in value and "}" in value):
         return False  # prose, or an interpolated template ("{uni.xid_start}")
-    if _TYPE_NAME.match(value) or _b64url_json(value) is not None:
-        return False  # a type's name; a JWT's header alone ({"alg": ..., "typ": "JWT"})
+    if _TYPE_NAME.match(value) or _b64url_json(value) is not None or is_base64_text(value):
+        return False  # a type's name; a JWT's header alone ({"alg": ..., "typ": "JWT"}); text
     if _WORDS_IDENTIFIER.match(value):
         return False  # a constant's, class's or method's name
     if is_reference(value, line):
@@ -810,8 +830,8 @@ PLACEHOLDER_LOGINS = frozenset("""
 """.split())
 _PLACEHOLDER_LOGIN = re.compile(
     r"^(?:(?:my|your|some|the|a|an|test|demo|example|github|gitlab|twitter|slack)[_.-]?"
-    r"(?:user(?:[_-]?(?:name|id))?|login|name|account|handle)\d*|(?:user|test|demo|guest)[_-]?\d+)$",
-    re.IGNORECASE)
+    r"(?:user(?:[_-]?(?:name|id))?|login|name|account|handle)\d*|(?:user(?:[_-]?name)?|test|demo|guest)"
+    r"[_-]?\d+)$", re.IGNORECASE)  # "username_1": a template's numbered stand-in
 # The words of code: receivers and containers (self, request, config, args, ...) and what a
 # user variable holds (user, name, login, id, ...). A login is not one of them ("kw", "argv"
 # are identifiers), and a dotted or snake_case value made of them is a variable
