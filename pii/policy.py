@@ -588,10 +588,15 @@ _B64_TEXT_PRINTABLE = 0.95
 
 
 def is_base64_text(value: str) -> bool:
-    """Whether ``value`` is standard base64 (padded) of mostly printable ASCII text."""
-    if len(value) < _B64_TEXT_MIN_CHARS or len(value) % 4 or not _B64_STANDARD.match(value):
+    """Whether ``value`` is standard base64 (its padding may be cut) of mostly printable ASCII
+    text."""
+    padded = value + "=" * (-len(value) % 4)
+    if len(padded) < _B64_TEXT_MIN_CHARS or not _B64_STANDARD.match(padded):
         return False
-    decoded = base64.b64decode(value)
+    try:
+        decoded = base64.b64decode(padded)
+    except binascii.Error:
+        return False
     printable = sum(32 <= byte < 127 or byte in (0, 9, 10, 13) for byte in decoded)
     return (printable >= _B64_TEXT_PRINTABLE * len(decoded)
             and sum(chr(byte).isalpha() for byte in decoded) >= len(decoded) / 2)
