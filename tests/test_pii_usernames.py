@@ -91,11 +91,14 @@ def test_username_recall_rules(text, expected):
     "<owners>Apache Software Foundation</owners>",
     # sql_insert_user: no user column
     "INSERT INTO colours (name, hex) VALUES ('teal', '008080');",
-    # cued_mention: a decorator of the code
+    # cued_mention: a decorator of the code, a template's numbered stand-in
+    "BUG cc @username_1, who wrote the parser.",
     "import functools\n# Thanks to @functools.wraps for the name",
     # deployed_by: a stop word, or more words after
     "<!-- deployed to prod by the team -->",
     "deployed by kimlee and others last week",
+    "# did not work out, remove the token we pushed by accident",
+    "source distributions deployed by module\ndevelopers",
     # todo_owner: a dotted name of the code, a snake_case word the file uses
     "import numpy as np\nx = np.zeros(3)\n# TODO(np.float64): x",
     "# TODO(infer_string): x",

@@ -246,12 +246,13 @@ class UsernameRecognizer(ValueRecognizer):
              r"credits?(?:[ \t]+to)?|props[ \t]+to|h/t|todo|fixme|xxx|hack))[:,]?[ \t]+`{0,2}"
              r"@(?P<value>[A-Za-z0-9](?:[\w.-]{0,38}[A-Za-z0-9_])?)(?![\w@/(\[-]|\.\w|::)", 0.6,
              ("@",)),
-        # "deployed to <host> by kim": who ran a deployment or release, at the end of a comment
-        # or line (a login's lower-case shape; "released by the team" ends with a stop word).
+        # "deployed to <host> by kim": who ran a deployment, at the end of a comment or line (a
+        # login's lower-case shape; "deployed to prod by the team" ends with a stop word). Only
+        # "deployed to/on <target>": "released by module developers" and "the token we pushed
+        # by accident" are prose (the pii-corpus release, 2026-12-06).
         Rule("deployed_by",
-             r"(?i:\b(?:deployed|released|published|uploaded|pushed|rolled[ \t]+out)\b)[^\n]{0,80}?"
-             r"[ \t]by[ \t]+(?P<value>[a-z][\w.-]{0,62}[a-z0-9_])(?=[ \t]*(?:-->|\*/|$))", 0.6,
-             ("deployed", "released", "published", "uploaded", "pushed", "rolled")),
+             r"(?i:\bdeployed[ \t]+(?:to|on)[ \t]+)\S+[ \t]+(?i:by)[ \t]+"
+             r"(?P<value>[a-z][\w.-]{0,62}[a-z0-9_])(?=[ \t]*(?:-->|\*/|$))", 0.6, ("deployed",)),
         # A user-named constant of other languages: a Prolog fact ("db_user('kim')."; ISO
         # Prolog's clause syntax), an assembler string labelled so ("db_user: db \"kim\", 0";
         # NASM's db, GNU as's .ascii/.asciz/.string) and an Elixir module attribute
