@@ -819,6 +819,11 @@ def test_key_links_are_no_keys():
     ("-- @return the value\n", []),
     ("# @kimtaylor can you rebase this?\n", ["kimtaylor"]),
     ("# @kimtaylor: is this still needed?\n", ["kimtaylor"]),
+    # blind build 12's review: a block comment's "*" lines (KDoc), Erlang's "~ts" directives
+    ("/**\n     * @suppress\n     */\nfun start(): Boolean\n", []),
+    ("* @kimtaylor\n", ["kimtaylor"]),  # no block comment: CODEOWNERS, a Markdown list
+    ('io_lib:format("function ~ts/~B imported from ~ts", [Name, Arity, Mod])\n', []),
+    ("scp notes.txt ~kimtaylor/inbox/\n", ["kimtaylor"]),
 ])
 def test_username_tool_directives_are_not_people(text, expected):
     assert found(USERNAME, text) == expected
