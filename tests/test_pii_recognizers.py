@@ -141,6 +141,7 @@ def test_ip_positives(text, expected):
     "OID 1.3.6.1.4.1.311.21.20 and 2.16.840.1.113730.3.1.241",
     "pkg==10.20.30.40 and build12.23.34.45",
     "requires brotlicffi 1.2.0.0 or 1.5.0.1; see section 4.2.3.2",
+    'bcast = { "192.255.255.255", "52.14.77.255" }',  # broadcast addresses
     "std::vector<int> and Abc::Add, a::b, dead:beef:cafe",
     "mac 00:1a:2b:3c:4d:5e and time 12:30:45",
 ])
@@ -874,6 +875,15 @@ def test_name_in_pod_escapes_has_exact_boundaries():
     ('s.email = "frob-tool@googlegroups.com"\n', []),
     ("post suggestions to the list E<lt>frob-ldap@frob.orgE<gt>\n", []),
     ("subscribe to dev-frob-users@frob.org\n", []),
+    # blind build 12's review: a list's name at a project's mail host, groups.io, a msg-id in an
+    # archive URL, MIME Content-IDs
+    ('<author email="dev@frob.quill-host.org">Frob team</author>\n', []),
+    ("notifications:\n    commits:      commits@frob.quill-host.org\n", []),
+    ('email = "frob@groups.io"\n', []),
+    ("// see https://lists.quill-host.org/mbox/200408.mbox/%3c41a2b3@quill-mail.org%3e\n", []),
+    ('assertTrue(parser.getContentIds().contains("part1.4f2a@quill-mail.org"));\n', []),
+    ('DataSource ds = parser.findAttachmentByCid("img2.9c1d@quill-mail.org");\n', []),
+    ("dev@quill-mail.org wrote the first draft\n", ["dev@quill-mail.org"]),  # two labels only
     # kept: people's addresses, also at a project's domain and at SSH vendors' other domains
     ("(c) Kim Quill <kim.quill@frob.org>\n", ["kim.quill@frob.org"]),
     ("# Author: Lena Frost <lfrost@lysator.liu.se>\n", ["lfrost@lysator.liu.se"]),
