@@ -374,6 +374,12 @@ def _lower_in_place(text: str) -> str:
     lowered = text.lower()
     if len(lowered) == len(text):
         return lowered
+    # "İ" (U+0130) is the one character whose lower case is longer (Python 3.11's Unicode
+    # tables): the text is lowered around it, not one character at a time (whose result differs
+    # only in a final sigma, "ς" for "σ", which no trigger word holds)
+    lowered = "\u0130".join(part.lower() for part in text.split("\u0130"))
+    if len(lowered) == len(text):
+        return lowered
     return "".join(low if len(low) == 1 else char for char, low in
                    ((char, char.lower()) for char in text))
 
