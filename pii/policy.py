@@ -30,6 +30,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable
 
+import tldextract
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from pii.entities import EMAIL, ENTITIES, IP_ADDRESS, KEY, NAME, PASSWORD, USERNAME
@@ -347,7 +348,7 @@ def is_ssh_extension_name(local: str, domain: str) -> bool:
 _MESSAGE_ID_LOCAL = re.compile(r"^(?:[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}"
                                r"|(?=[a-f]*\d)[0-9a-f]{16,})$")
 _MESSAGE_ID_BEFORE = re.compile(r"(?i:message[-_ ]?id|msg[-_]?id|in-reply-to)"
-                                r"[^\w@\n]{0,12}$")
+                                r"[^\w@\n]{0,12}$|(?<![\w-])id[ \t]*<$")  # (a Received: field's "id <")
 # ... or, from blind build 12's review (not blind): a msg-id in a mail archive's URL, between
 # URL-encoded angle brackets ("/200408.mbox/%3cid@host%3e"); a MIME Content-ID, whose value has
 # the same syntax (RFC 2392: "getContentIds().contains(\"", "findAttachmentByCid(\"").
@@ -364,6 +365,9 @@ _LIST_SUFFIX = re.compile(r"[-_](?:users?|dev|devel|developers|announce|l|list|d
 # A list's own name alone at a project's mail host (three labels or more: the Apache Software
 # Foundation's "dev@commons.apache.org", "commits@...", "issues@..."). From blind build 12's
 # review (not blind).
+# A list's administrative addresses (RFC 2142 section 6's "LIST-request"; Majordomo's and
+# Mailman's "owner-LIST", "LIST-owner", "LIST-bounces"). From blind build 13's review, not blind.
+_LIST_ADMIN_LOCAL = re.compile(r"^owner-|-(?:owner|request|bounces?)$")
 _LIST_LOCALS = frozenset({"dev", "devel", "developers", "users", "user", "commits", "issues",
                           "notifications", "announce", "discuss", "general"})
 
@@ -374,7 +378,7 @@ def is_mailing_list(local: str, domain: str) -> bool:
             tuple("." + d for d in MAILING_LIST_DOMAINS)):
         return True
     labels = domain.split(".")
-    if local in _LIST_LOCALS and len(labels) >= 3:
+    if _LIST_ADMIN_LOCAL.search(local) or (local in _LIST_LOCALS and len(labels) >= 3):
         return True
     project = labels[-2] if len(labels) >= 2 else ""
     if len(project) < 3:
@@ -400,6 +404,26 @@ def normalise_email(value: str) -> str:
     return _OBFUSCATED_DOT.sub(".", core).strip()
 
 
+@functools.cache
+def delegated_tlds() -> frozenset[str]:
+    """The top-level domains in the ICANN section of the Public Suffix List, from the snapshot
+    that tldextract ships (read offline: no list is fetched)."""
+    extractor = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None,
+                                      include_psl_private_domains=False)
+    return frozenset(suffix.rsplit(".", 1)[-1] for suffix in extractor.tlds)
+
+
+def is_delegated_tld(tld: str) -> bool:
+    """Whether ``tld`` (lower case, Unicode or "xn--" ASCII) is a top-level domain of the DNS
+    root: no mail reaches an address under ".priv", ".lan", ".corp" or ".local"."""
+    if tld.startswith("xn--"):
+        try:
+            tld = tld.encode("ascii").decode("idna")
+        except UnicodeError:
+            return False
+    return tld in delegated_tlds()
+
+
 def is_reserved_domain(domain: str) -> bool:
     """Whether ``domain`` (lower case) is reserved for examples and tests (RFC 2606, RFC 6761)."""
     return (domain.rsplit(".", 1)[-1] in _RESERVED_TLDS or domain in _RESERVED_DOMAINS
@@ -422,8 +446,8 @@ def email_is_pii(context: SpanContext) -> bool:
     local, domain, tld = match["local"].lower(), match["domain"].lower(), match["tld"].lower()
     if _ADDRESS_CHAR_BEFORE.search(context.before) or _ADDRESS_CHARS_AFTER.match(context.after):
         return False  # the tail of a longer address ("reply@host" of "no-reply@host")
-    if is_reserved_domain(domain) or is_stand_in_domain(domain):
-        return False
+    if is_reserved_domain(domain) or is_stand_in_domain(domain) or not is_delegated_tld(tld):
+        return False  # (an undelegated TLD: blind build 13's review, ".priv" test addresses)
     if tld in _ASSET_EXTENSIONS or _DENSITY.match(domain.split(".", 1)[0]):
         return False
     if local == "git" or re.match(r":[\w~/.]", context.after):  # SSH remote, scp target
@@ -529,16 +553,16 @@ def ip_is_pii(context: SpanContext) -> bool:
     Dotted quads with at most one multi-digit part ("1.2.3.4", "3.3.9.45", "15.1.2.1") and
     ones ending in ".0" ("1.0.0.0") count as versions: every such quad in the demo release was
     a version, a section number or a placeholder (measured here), and a host is rarely
-    numbered 0. One ending in ".255" is a broadcast address, no host's (blind build 12's review,
-    a subnet library's tests; not blind).
+    numbered 0. One ending in ".255.255" is a broadcast address, no host's (blind build 12's
+    review, a subnet library's tests; not blind; a lone ".255" is a host in a /16).
     """
     address = parse_ip(context.value)
     if address is None or not is_public_ip(address):
         return False
     if address.version == 4:
         octets = context.value.strip().split(".")
-        if sum(len(o) > 1 for o in octets) <= 1 or octets[-1] in ("0", "255"):
-            return False  # a version; a network's own address or its broadcast address
+        if sum(len(o) > 1 for o in octets) <= 1 or octets[-1] == "0" or octets[-2:] == ["255"] * 2:
+            return False  # a version; a network's own address; a broadcast address
         if _VERSION_BEFORE.search(context.before) or _VERSION_AFTER.match(context.after):
             return False
         if _dotted_number_shape(octets) and not (
@@ -1057,6 +1081,9 @@ _NEXT_WORD = re.compile(r"^[\s,]*([^\W\d_][\w.]*)")
 _NEXT_CAPITALISED_WORDS = re.compile(r"^(?:[ \t]+[A-Z][\w.&-]*){1,3}")
 # Street types (USPS Publication 28's common suffixes and their European kin) after a span: an
 # address ("51 Franklin Street"), not a person.
+# The address of a name-addr after a name (RFC 5322: "Kim Lee <kim@host>"); its domain. From
+# blind build 13's review (test mail headers of people at example.org), not blind.
+_NAME_ADDR_AFTER = re.compile(r"^[ \t]*<[^<>@\s]+@([^<>\s]+)>")
 _STREET_TYPES = (r"(?:street|st\.|avenue|ave\.?|road|rd\.|boulevard|blvd\.?|lane|drive|place|"
                  r"square|plaza|parkway|highway|way|strasse|straße|platz|rue|via|calle)")
 _STREET_AFTER = re.compile(rf"^\s+{_STREET_TYPES}\b", re.IGNORECASE)
@@ -1186,6 +1213,12 @@ def name_is_pii(context: SpanContext) -> bool:
         return False  # "Digital" of "Digital Equipment Corporation"
     if _STREET_AFTER.match(context.after):
         return False  # "Franklin" of "51 Franklin Street"
+    if re.match(r"/\w", context.after) or re.search(r"\w/$", context.before):
+        return False  # a path's segment ("INBOX/Kim Lee/Sent" of a mailbox test)
+    addressed = _NAME_ADDR_AFTER.match(context.after)
+    if addressed and (is_reserved_domain(addressed[1].lower())
+                      or not is_delegated_tld(addressed[1].lower().rsplit(".", 1)[-1])):
+        return False  # a stand-in's name: "Kim Lee <kim.lee@example.org>" in test headers
     if (_STREET_BEFORE.search(context.line_before)
             or value.split()[-1].casefold().strip(".,") in _UNIT_DESIGNATORS):
         return False  # "Fifth Floor" of "51 Franklin Street, Fifth Floor"
