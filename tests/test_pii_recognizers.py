@@ -573,6 +573,8 @@ texinfo_documents = [
     # the lines of a header comment after a marker line
     ("# Copyright (C) 2001 Acme Widgets Inc.\n#   Kim Lee - port to Python\n#  2013  Priya Raman"
      "\n# Licensed under the MIT licence\n", ["Kim Lee", "Priya Raman"]),
+    # ... but not a field's label (a CVS log that lists a file named COPYRIGHT)
+    ("# Added Files: COPYRIGHT\n# Modified Files: Parse.grammar\n# Removed Files: Todo\n", []),
     # records of people
     ('maintainers = [\n  { name = "Kim Lee", email = "kim@quillmail.net" },\n'
      '  { name = "Priya Raman", email = "priya@quillmail.net" },\n]\n', ["Kim Lee", "Priya Raman"]),

@@ -615,10 +615,12 @@ _PROFILE_TARGET = r"\]\((?:https?://)?(?:www\.)?(?:" + "|".join(_PROFILE_PREFIXE
 _COMMENT_PREFIX = regex.compile(r"[ \t]*(#+|//+|/?\*+|--|;+|%+|!|')?[ \t]*")
 # A line of a header comment that goes on with the people of the marker line above it
 # ("#   Jane Smith - port to Python", "#  2013  Jane Smith"): years, then a name, then the
-# end of the line, an e-mail, a bracket, a comma, a dash or more years.
+# end of the line, an e-mail, a bracket, a comma, a dash or more years. Not a colon: such a
+# line is a field's label ("#  Modified Files: x.c" of a CVS log after "Added Files: COPYRIGHT";
+# blind build 13's review, 17 false names, not blind).
 _CONTINUATION = regex.compile(
     rf"[ \t]+(?:\d{{4}}(?:[ \t]*[-–,][ \t]*\d{{4}})*[ \t,]+)?(?P<person>{_PERSON_PATTERN})"
-    r"(?=[ \t]*(?:$|<|\(|,|[-–—:][ \t]|\d{4}))", regex.MULTILINE)
+    r"(?=[ \t]*(?:$|<|\(|,|[-–—][ \t]|\d{4}))", regex.MULTILINE)
 MAX_CONTINUATION_LINES = 30
 # Sphinx conf.py's document tuples, whose fourth item is the author (a string) or the authors
 # (a list of strings): latex_documents (startdocname, targetname, title, author, ...),
@@ -629,6 +631,11 @@ _PY_TOKEN = regex.compile(
     r"[ \t\r\n]+|#[^\n]*|(?P<string>[rRuUbBfF]{0,2}(?:\"(?P<dq>(?:\\.|[^\"\\\n])*)\"|"
     r"'(?P<sq>(?:\\.|[^'\\\n])*)'))|(?P<open>[(\[{])|(?P<close>[)\]}])|(?P<comma>,)|[^\s(\[{)\]},\"'#]+")
 MAX_SPHINX_CHARS = 4000
+
+
+# A name-shaped label that opens the line after a marker ("COPYRIGHT\n# Modified Files: x.c",
+# a CVS log listing a file named COPYRIGHT): a field, not a person. (Blind build 13's review.)
+_LABEL_AFTER_NAME = regex.compile(rf"{_PERSON_PATTERN}[ \t]*:[ \t]*\S")
 
 
 def _people(text: str, position: int, end: int | None = None) -> Iterator[tuple[int, int]]:
@@ -783,5 +790,7 @@ class NameRecognizer(ValueRecognizer):
         elif "gitconfig" in groups:
             yield from _gitconfig_user_name(text, match.end())
         else:
-            yield from _people(text, _LEAD_IN.match(text, match.end()).end())
+            lead_in = _LEAD_IN.match(text, match.end())
+            if "\n" not in lead_in[0] or not _LABEL_AFTER_NAME.match(text, lead_in.end()):
+                yield from _people(text, lead_in.end())
             yield from _continuation_people(text, match.start())
