@@ -625,6 +625,7 @@ def _b64url_json(segment: str) -> dict | None:
 # IMAP server's prompt). A random key decodes to random bytes, of which about 37% are printable
 # ASCII; text to nearly all. From blind build 12's review (3 KEY false positives), not blind.
 _B64_TEXT_MIN_CHARS = 16
+_CREDENTIALS_TEXT = re.compile(rb"^[^:\s]+:\S")
 _B64_TEXT_PRINTABLE = 0.95
 
 
@@ -639,6 +640,8 @@ def is_base64_text(value: str) -> bool:
     except binascii.Error:
         return False
     printable = sum(32 <= byte < 127 or byte in (0, 9, 10, 13) for byte in decoded)
+    if _CREDENTIALS_TEXT.match(decoded):
+        return False  # "user:password": HTTP Basic credentials (RFC 7617) are base64 of text
     return (printable >= _B64_TEXT_PRINTABLE * len(decoded)
             and sum(chr(byte).isalpha() for byte in decoded) >= len(decoded) / 2)
 

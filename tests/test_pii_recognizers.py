@@ -782,6 +782,7 @@ def test_policy_vocabulary():
     ("importPKCS8(pkcs8", False), ("Quill.load(a, b)", False),  # calls
     ("oj*wv+8bp!o6c-(*!d)e1e6(u_l26jzwuow98s4)r_ui1m^3v-", True),  # Django's: ( and ) in keys
     (base64.b64encode(b"Quill Name\0").decode(), False),  # base64 of text: a protocol prompt
+    (base64.b64encode(b"kquill:orange3x sesame").decode(), True),  # Basic credentials (RFC 7617)
     (base64.b64encode(random.Random(5).randbytes(24)).decode(), True),  # of random bytes
 ])
 def test_key_policy_on_identifiers_and_random_values(value, secret):
