@@ -8,9 +8,9 @@ stage, and reports on stdout, as Markdown with counts only (never a span's value
 - per language with a parser (:mod:`pii.parsecheck`), the files that parsed before, and the
   files whose syntax a plain redaction of every detected span would break (a file that parsed
   no longer parses; one a tree-sitter grammar read with errors gets a new one: a sign of false
-  positives in code), and the stage's redaction, which drops such spans (must be 0). Each file a plain
-  redaction breaks is written to ``OUT/broken.jsonl`` (repo, path, the parser's error, and every
-  span with its line and +-80 characters of context);
+  positives in code), and the stage's redaction, which drops such spans (must be 0). Each file
+  a plain redaction breaks is written to ``OUT/broken.jsonl`` (repo, path, the parser's error,
+  and every span with its line and +-80 characters of context);
 - with ``--sample N``: N spans per label drawn at random (seeded reservoir sampling, so the
   same release and options give the same sample) into ``OUT/sample.jsonl``, each with +-300
   characters of context and an empty ``verdict`` for a reviewer (issue 8's per-label precision

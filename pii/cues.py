@@ -84,9 +84,12 @@ _PASSWORD_WORDS = r"pass(?:word|wd|phrase)?s?|pwd|pw|secrets?|credentials?"
 _PASSWORD_KEY = (rf"(?:(?<![A-Za-z])|(?<=[a-z])(?=[A-Z])|(?<=(?i:smtp|mail|db|sql|ftp|ldap|"
                  rf"proxy|admin|root|user)))(?i:{_PASSWORD_WORDS})[\w*-]*")
 _QUOTE = r"[\"'`]"
+# A type between a key and its "=": VB's "As String", Kotlin's or TypeScript's ": String", Ada's
+# ": constant String".
+_DECLARED_TYPE = r"(?:[ \t]+(?i:as)[ \t]+\w+|[ \t]*:[ \t]*(?:constant[ \t]+)?\w+\??)?"
 _PASSWORD_CUE_BEFORE = regex.compile("|".join((
-    rf"{_PASSWORD_KEY}[\"'\]>]{{0,3}}(?:[ \t]+(?i:as)[ \t]+\w+|[ \t]*:[ \t]*(?:constant[ \t]+)?\w+\??)?"
-    rf"[ \t]*(?::=|=>|->|=|:|[ \t]to[ \t])[ \t]*{_QUOTE}?$",
+    rf"{_PASSWORD_KEY}[\"'\]>]{{0,3}}{_DECLARED_TYPE}[ \t]*(?::=|=>|->|=|:|[ \t]to[ \t])"
+    rf"[ \t]*{_QUOTE}?$",
     rf"{_PASSWORD_KEY}[ \t]+[\"']$",
     rf"[\"']{_PASSWORD_KEY}[\"'][ \t]*[,.][ \t]*[\"']$",
     rf"<{_PASSWORD_KEY}>$",
