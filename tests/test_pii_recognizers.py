@@ -895,6 +895,14 @@ def test_name_in_pod_escapes_has_exact_boundaries():
     ('if header :is "Sender" "owner-frob-filters@quill-mail.org"\n', []),
     ("frob-request@lists.quill-mail.org, frob-bounces@quill-mail.org\n", []),
     ("Received: by relay.quill-mail.org with ESMTP id <a1b2c3d4@relay.quill-mail.org>\n", []),
+    # blind build 14's review: role mailboxes (RFC 2142), eduPerson affiliations, stand-in and
+    # sandbox domains, a msg-id field
+    ("From: postmaster@quill-mail.org, abuse@quill-mail.org\n", []),
+    ('"affiliation": "member@quill.edu;staff@quill.edu"\n', []),
+    ("from: 'Excited User <mailgun@sandbox12ab.quill-mail.org>'\n", []),
+    ("address: 'reply@sample.com', target_email: 'kquill@testing.com', bot0@barfoo.com\n", []),
+    ("    id: '<20151025.kquill@quill-mail.org>'\n", []),
+    ("kim@contest-quill.org, kim@contest.com\n", ["kim@contest-quill.org", "kim@contest.com"]),
     ("kim@пример.рф and kim@xn--e1afmkfd.xn--p1ai write\n", ["kim@пример.рф",
                                                              "kim@xn--e1afmkfd.xn--p1ai"]),
     # kept: people's addresses, also at a project's domain and at SSH vendors' other domains
