@@ -409,6 +409,9 @@ ROLE_MAILBOXES = frozenset("""
     info marketing sales support abuse noc security postmaster hostmaster usenet news webmaster
     www uucp ftp
 """.split())
+# ... unless a person's name stands before it as its display name: "Kim Lee <info@kimlee.pl>" is
+# how one-person firms sign (blind build 13's review: 2 authors).
+_DISPLAY_NAME_BEFORE = re.compile(r"[^\W\d_][\w.'’-]*(?:[ \t]+[^\W\d_][\w.'’-]*)+[ \t]*<$")
 EDUPERSON_AFFILIATIONS = frozenset("""
     faculty student staff alum member affiliate employee library-walk-in
 """.split())
@@ -421,7 +424,8 @@ def is_no_persons_address(context: SpanContext, local: str, domain: str) -> bool
                 or local.startswith("%3c")  # (the e-mail pattern takes "%3c" into the local part)
                 or _CONTENT_ID_BEFORE.search(context.line_before)
                 or _NO_REPLY_LOCAL.match(local) or is_mailing_list(local, domain)
-                or local in ROLE_MAILBOXES or local in EDUPERSON_AFFILIATIONS)
+                or (local in ROLE_MAILBOXES and not _DISPLAY_NAME_BEFORE.search(context.before))
+                or local in EDUPERSON_AFFILIATIONS)
 
 
 def normalise_email(value: str) -> str:

@@ -898,6 +898,7 @@ def test_name_in_pod_escapes_has_exact_boundaries():
     # blind build 14's review: role mailboxes (RFC 2142), eduPerson affiliations, stand-in and
     # sandbox domains, a msg-id field
     ("From: postmaster@quill-mail.org, abuse@quill-mail.org\n", []),
+    (" * @author Kim Quill <info@quillsoft.pl>\n", ["info@quillsoft.pl"]),  # a person's own
     ('"affiliation": "member@quill.edu;staff@quill.edu"\n', []),
     ("from: 'Excited User <mailgun@sandbox12ab.quill-mail.org>'\n", []),
     ("address: 'reply@sample.com', target_email: 'kquill@testing.com', bot0@barfoo.com\n", []),
