@@ -899,6 +899,12 @@ def test_name_in_pod_escapes_has_exact_boundaries():
     # sandbox domains, a msg-id field
     ("From: postmaster@quill-mail.org, abuse@quill-mail.org\n", []),
     (" * @author Kim Quill <info@quillsoft.pl>\n", ["info@quillsoft.pl"]),  # a person's own
+    # blind build 15's review: SSH algorithm names at any vendor's domain, system mailboxes
+    ("'camellia256-ctr@quill-ssh.org', 'kexguess2@quill-ssh.org'\n", []),
+    ("kex = ['x25519-kyber512-sha512@quill-cloud.com']\n", []),
+    ("smtp.sendmail('root@quill-mail.org', ['kim@quill-mail.org'], msg)\n",
+     ["kim@quill-mail.org"]),
+    ("Ed Smith <ed-smith@quill-mail.org>\n", ["ed-smith@quill-mail.org"]),
     ('"affiliation": "member@quill.edu;staff@quill.edu"\n', []),
     ("from: 'Excited User <mailgun@sandbox12ab.quill-mail.org>'\n", []),
     ("address: 'reply@sample.com', target_email: 'kquill@testing.com', bot0@barfoo.com\n", []),
