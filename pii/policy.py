@@ -437,7 +437,8 @@ EDUPERSON_AFFILIATIONS = frozenset("""
 
 
 def is_no_persons_address(context: SpanContext, local: str, domain: str) -> bool:
-    """Whether the address is a Message-ID, a no-reply sender or a mailing list (above)."""
+    """Whether the address is a Message-ID or a Content-ID, a no-reply sender, a mailing list,
+    a role's, an affiliation's or a system account's mailbox (above)."""
     return bool(_MESSAGE_ID_LOCAL.match(local) or _MESSAGE_ID_BEFORE.search(context.line_before)
                 or _ENCODED_ANGLE_BEFORE.search(context.line_before)
                 or local.startswith("%3c")  # (the e-mail pattern takes "%3c" into the local part)
