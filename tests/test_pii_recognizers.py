@@ -630,6 +630,7 @@ def test_name_new_rules_hard_negatives(text):
     ("Quill Labs, Seventh Floor", 12, 25), ("c/o Ada Suite", 4, 13),  # building parts
     ('"From: Ada Quill <ada.quill@example.org>\\r\\n"', 7, 16),  # a stand-in's name
     ('{name: "INBOX/Ada Quill/Sent"}', 14, 23),  # a path's segment
+    ("- **@AdaQuill** (#10625)", 5, 13),  # a handle
     ("Copyright 2020 Quill Labs, All Rights Reserved", 27, 46),
 ])
 def test_name_policy_on_model_spans(text, start, end):
