@@ -17,6 +17,7 @@ from optout.targets import KINDS, normalise_login
 from pipeline.shards import resolve_release
 
 RELEASE_ENV = "STACK_CURATE_RELEASE"  # the release that membership commands read by default
+RELEASE_DIR_HELP = "a build's output directory (its CURRENT release) or one version's directory"
 
 
 def _describe(request: Request) -> str:
@@ -298,8 +299,7 @@ def add_membership_commands(commands: argparse._SubParsersAction) -> None:
     """The ``membership`` command group of ``curate``."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--release", type=Path, metavar="DIR",
-                        help="a build's output directory (its CURRENT release) or one "
-                             f"version's directory (default: ${RELEASE_ENV})")
+                        help=f"{RELEASE_DIR_HELP} (default: ${RELEASE_ENV})")
     membership = commands.add_parser(
         "membership", help="is a GitHub login's code, or a file, in a release?",
         description="Answers from the membership index written with every release "
@@ -385,8 +385,7 @@ def add_search_commands(commands: argparse._SubParsersAction) -> None:
     sub = search.add_subparsers(dest="search_command", required=True)
     index = sub.add_parser("index", help="build the release's search index (search/)")
     index.add_argument("release", type=Path, metavar="RELEASE_DIR",
-                       help="a build's output directory (its CURRENT release) or one "
-                            "version's directory")
+                       help=RELEASE_DIR_HELP)
     index.add_argument("--threads", type=int, default=1,
                        help="indexing threads of tantivy's writer (default: 1)")
     index.set_defaults(run=_search_index)
@@ -395,7 +394,6 @@ def add_search_commands(commands: argparse._SubParsersAction) -> None:
     query.add_argument("snippet", metavar="SNIPPET",
                        help="code to look for (- reads it from standard input)")
     query.add_argument("--release", type=Path, metavar="DIR",
-                       help="a build's output directory (its CURRENT release) or one "
-                            f"version's directory (default: ${RELEASE_ENV})")
+                       help=f"{RELEASE_DIR_HELP} (default: ${RELEASE_ENV})")
     query.add_argument("--top", type=int, default=10, help="results shown (default: 10)")
     query.set_defaults(run=_search_query)

@@ -38,13 +38,12 @@ TRANSITIONS = frozenset({("pending", "verified"), ("pending", "rejected"),
 REGISTRY_FILE = "optout.sqlite3"
 MAX_ACTOR_CHARS = 200
 
-# Each migration is the SQL that takes the schema from its index to the next version;
-# PRAGMA user_version holds the version reached. Append, never edit an applied one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    # 1: requests and the history of their statuses
-    ("""CREATE TABLE requests (
+def _requests_table(name: str, kinds: str) -> str:
+    """The requests table's CREATE statement, for the request ``kinds`` (a SQL list): migration
+    1 creates it, migration 3 rebuilds it with one kind more (the same text as when applied)."""
+    return f"""CREATE TABLE {name} (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
-            kind TEXT NOT NULL CHECK (kind IN ('user', 'org', 'repo')),
+            kind TEXT NOT NULL CHECK (kind IN ({kinds})),
             target TEXT NOT NULL,
             target_key TEXT NOT NULL,
             reason TEXT,
@@ -54,7 +53,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
                 CHECK (status IN ('pending', 'verified', 'rejected', 'withdrawn')),
             reviewed_by TEXT,
             reviewed_at TEXT,
-            created_at TEXT NOT NULL)""",
+            created_at TEXT NOT NULL)"""
+
+
+# Each migration is the SQL that takes the schema from its index to the next version;
+# PRAGMA user_version holds the version reached. Append, never edit an applied one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: requests and the history of their statuses
+    (_requests_table("requests", "'user', 'org', 'repo'"),
      """CREATE TABLE history (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             request_id INTEGER NOT NULL REFERENCES requests (id),
@@ -69,19 +75,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
      "CREATE INDEX history_of_request ON history (request_id)"),
     # 3: the kind 'email'. SQLite cannot alter a CHECK constraint: the table is rebuilt with
     # its rows and ids (history refers to them; foreign keys are off while migrating).
-    ("""CREATE TABLE requests_new (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            kind TEXT NOT NULL CHECK (kind IN ('user', 'org', 'repo', 'email')),
-            target TEXT NOT NULL,
-            target_key TEXT NOT NULL,
-            reason TEXT,
-            source TEXT NOT NULL,
-            requested_by TEXT,
-            status TEXT NOT NULL
-                CHECK (status IN ('pending', 'verified', 'rejected', 'withdrawn')),
-            reviewed_by TEXT,
-            reviewed_at TEXT,
-            created_at TEXT NOT NULL)""",
+    (_requests_table("requests_new", "'user', 'org', 'repo', 'email'"),
      """INSERT INTO requests_new (id, kind, target, target_key, reason, source, requested_by,
             status, reviewed_by, reviewed_at, created_at)
         SELECT id, kind, target, target_key, reason, source, requested_by, status,

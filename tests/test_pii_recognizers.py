@@ -14,16 +14,9 @@ import pytest
 
 from pii import policy
 from pii.entities import EMAIL, IP_ADDRESS, KEY, NAME, PASSWORD, USERNAME
-from pii.recognizers import (
-    EmailRecognizer,
-    IpRecognizer,
-    KeyRecognizer,
-    NameRecognizer,
-    PasswordRecognizer,
-    UsernameRecognizer,
-    pattern_recognizers,
-)
+from pii.recognizers import pattern_recognizers
 from pii.recognizers.base import lines_containing, lower_same_length
+from recognizer_values import RECOGNIZERS, found
 
 ALNUM = string.ascii_letters + string.digits
 UPPER_ALNUM = string.ascii_uppercase + string.digits
@@ -43,17 +36,6 @@ def b64url(obj: dict) -> str:
 
 def make_jwt(payload: dict, seed: int) -> str:
     return f"{b64url({'alg': 'HS256', 'typ': 'JWT'})}.{b64url(payload)}.{rand(URLSAFE, 43, seed)}"
-
-
-RECOGNIZERS = {cls.ENTITY: cls() for cls in (EmailRecognizer, IpRecognizer, KeyRecognizer,
-                                             PasswordRecognizer, UsernameRecognizer,
-                                             NameRecognizer)}
-
-
-def found(label: str, text: str) -> list[str]:
-    """The values one recognizer reports in ``text``, in order."""
-    results = RECOGNIZERS[label].analyze(text, [label])
-    return [text[r.start:r.end] for r in sorted(results, key=lambda r: r.start)]
 
 
 # --------------------------------------------------------------------------------------------

@@ -5,15 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pii.entities import USERNAME
-from pii.recognizers import UsernameRecognizer
-
-RECOGNIZER = UsernameRecognizer()
-
-
-def found(text: str) -> list[str]:
-    """The handles the USERNAME recognizer reports in ``text``, in order."""
-    results = RECOGNIZER.analyze(text, [USERNAME])
-    return [text[r.start:r.end] for r in sorted(results, key=lambda r: r.start)]
+from recognizer_values import found
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -72,7 +64,7 @@ def found(text: str) -> list[str]:
     ("Run from ~kimlee/bin\n(author: kimlee@quillmail.net)", ["kimlee"]),
 ])
 def test_username_recall_rules(text, expected):
-    assert found(text) == expected
+    assert found(USERNAME, text) == expected
 
 
 @pytest.mark.parametrize("text", [
@@ -108,4 +100,4 @@ def test_username_recall_rules(text, expected):
     "Dim OwnersOncall As String = GetOncall()",
 ])
 def test_username_recall_rules_negatives(text):
-    assert found(text) == []
+    assert found(USERNAME, text) == []

@@ -386,17 +386,22 @@ def _list_items(text: str, start: int, end: int, alone: bool = False
         yield from (m.span() for m in _BARE_ITEM.finditer(text, start, end))
 
 
-def _section_items(text: str, position: int) -> Iterator[tuple[int, int]]:
-    """The handles listed on the lines after ``position`` (the end of a list's header line):
-    YAML block items ("- kim"), or the list of a section's first "required = kim,lee" line
-    (INI, TOML: "required = [\"kim\", \"lee\"]")."""
-    line_end = position
-    for index in range(MAX_LIST_LINES):
+def _lines_after(text: str, line_end: int, limit: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of each of the at most ``limit`` lines after the line whose end (its
+    "\n", or -1 for none) is at ``line_end``."""
+    for _ in range(limit):
         if line_end < 0 or line_end >= len(text):
             return
         start = line_end + 1
         line_end = text.find("\n", start)
-        stop = len(text) if line_end < 0 else line_end
+        yield start, len(text) if line_end < 0 else line_end
+
+
+def _section_items(text: str, position: int) -> Iterator[tuple[int, int]]:
+    """The handles listed on the lines after ``position`` (the end of a list's header line):
+    YAML block items ("- kim"), or the list of a section's first "required = kim,lee" line
+    (INI, TOML: "required = [\"kim\", \"lee\"]")."""
+    for index, (start, stop) in enumerate(_lines_after(text, position, MAX_LIST_LINES)):
         item = _YAML_ITEM.match(text, start, stop)
         if item:
             yield item.span("item")
@@ -656,13 +661,7 @@ def _continuation_people(text: str, marker_start: int) -> Iterator[tuple[int, in
     prefix = _COMMENT_PREFIX.match(text, line_start).group(1)
     if not prefix:
         return
-    line_end = text.find("\n", marker_start)
-    for _ in range(MAX_CONTINUATION_LINES):
-        if line_end < 0:
-            return
-        start = line_end + 1
-        line_end = text.find("\n", start)
-        stop = len(text) if line_end < 0 else line_end
+    for start, stop in _lines_after(text, text.find("\n", marker_start), MAX_CONTINUATION_LINES):
         own = _COMMENT_PREFIX.match(text, start, stop)
         if own.group(1) != prefix:
             return
@@ -704,13 +703,7 @@ MAX_GITCONFIG_LINES = 10
 def _gitconfig_user_name(text: str, position: int) -> Iterator[tuple[int, int]]:
     """The name of the [user] section whose header ends at ``position``: its "name = ..."
     line among the section's next lines (until the next section)."""
-    line_end = position
-    for _ in range(MAX_GITCONFIG_LINES):
-        if line_end < 0 or line_end >= len(text):
-            return
-        start = line_end + 1
-        line_end = text.find("\n", start)
-        stop = len(text) if line_end < 0 else line_end
+    for start, stop in _lines_after(text, position, MAX_GITCONFIG_LINES):
         if text[start:stop].lstrip().startswith("["):
             return
         found = _GITCONFIG_NAME.match(text, start, stop)
