@@ -90,7 +90,7 @@ def _eval(args: argparse.Namespace) -> int:
         print(report_table(tallies, f"{args.gold} (model: {args.model})"))
         if held_out:
             print()
-            print(recall_table(held_out, "held-out template families (never trained on): recall"))
+            print(recall_table(held_out, "held-out templates (never trained on): recall"))
         print(f"\n{megabytes:.2f} MB in {seconds:.1f} s: {megabytes / seconds:.3f} MB/s")
     return 0
 

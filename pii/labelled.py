@@ -1,6 +1,7 @@
 """JSONL documents: ``{"id", "text"[, "language" or "path"]}`` to scan, and labelled ones that
 add ``"spans": [{"start", "end", "label"[, "held_out"]}]`` (training data and gold; ``held_out``
-marks a test span of a template family that training never saw). A bad line is an error naming
+marks a span of a template that training never saw: a test split's held-out family, a validation
+template). A bad line is an error naming
 ``file:line``."""
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ from pii.synth import build_dataset, generate, independent, load_contexts, synta
 from pii.synth.contexts import drop_reason, repo_split
 from pii.synth.generate import MAX_CHARS, MAX_LINES, MIN_LINES, compatible, render_block
 from pii.synth.render import BlockRenderer
-from pii.synth.templates import HELD_OUT_FAMILIES, TEMPLATES
+from pii.synth.templates import HELD_OUT_FAMILIES, TEMPLATES, VALIDATION_FAMILIES
 from pii.synth.values import (
     DOCUMENTED_EXAMPLE_KEYS,
     KEY_PLACEHOLDERS,
@@ -209,7 +209,7 @@ def recorded(loaded):
     factory = RecordingFactory()
     docs = {
         split: list(generate(loaded.contexts, 400, split, seed, factory))
-        for split, seed in (("train", 3), ("test", 4))
+        for split, seed in (("train", 3), ("test", 4), ("validation", 5))
     }
     return factory, docs
 
@@ -299,7 +299,7 @@ def test_values_follow_the_policy(recorded):
 def test_hard_negatives_are_never_labelled(recorded):
     _, docs = recorded
     kinds = collections.Counter()
-    for record in docs["train"] + docs["test"]:
+    for record in docs["train"] + docs["test"] + docs["validation"]:
         for negative in record["negatives"]:
             kinds[negative["kind"]] += 1
             for span in record["spans"]:
@@ -320,14 +320,34 @@ def test_train_and_test_use_disjoint_templates_and_repositories(recorded):
     split_of = {t.id: t.split for t in TEMPLATES}
     used = {split: {tid for r in docs[split] for tid in r["templates"]} for split in docs}
     assert used["train"] and used["test"] and used["train"].isdisjoint(used["test"])
-    for split, ids in used.items():
-        assert {split_of[tid] for tid in ids} == {split}
+    assert {split_of[tid] for tid in used["train"]} == {"train"}
+    assert {split_of[tid] for tid in used["test"]} == {"test"}
+    # validation: training templates and its own, never a test template
+    assert {split_of[tid] for tid in used["validation"]} == {"train", "validation"}
     repos = {split: {r["context"]["repo"] for r in docs[split] if r["context"]} for split in docs}
     assert repos["train"].isdisjoint(repos["test"])
+    assert repos["validation"] <= repos["train"]
     held_out = set(HELD_OUT_FAMILIES.values())
     for family in {t.family for t in TEMPLATES}:
-        expected = {"test"} if family in held_out else {"train", "test"}
+        expected = ({"test"} if family in held_out
+                    else {"train", "validation"} if family in VALIDATION_FAMILIES
+                    else {"train", "test"})
         assert {t.split for t in TEMPLATES if t.family == family} == expected
+
+
+def test_validation_templates_reach_only_validation_and_mark_their_spans(recorded):
+    _, docs = recorded
+    validation_only = {t.id for t in TEMPLATES if t.split == "validation"}
+    assert validation_only
+    for split in ("train", "test"):
+        assert not any(tid in validation_only for r in docs[split] for tid in r["templates"])
+    marked = 0
+    for record in docs["validation"]:
+        has_own = any(tid in validation_only for tid in record["templates"])
+        spans_marked = [span for span in record["spans"] if span.get("held_out")]
+        assert has_own or not spans_marked, record["id"]
+        marked += len(spans_marked)
+    assert marked > 0
 
 
 def test_held_out_families_reach_only_the_test_split_and_mark_their_spans(recorded):
@@ -351,7 +371,7 @@ def test_every_entity_and_hard_negative_kind_has_train_and_test_templates():
         for kind in template.labels | template.negatives:
             splits[kind].add(template.split)
     assert set(splits) == set(ENTITIES) | set(NEGATIVE_KINDS)
-    assert all(found == {"train", "test"} for found in splits.values()), splits
+    assert all({"train", "test"} <= found for found in splits.values()), splits
 
 
 def test_documents_have_the_format_and_size_asked_for(recorded):

@@ -52,10 +52,13 @@ FENCED_DIALECTS = (
 )
 SPLITS = ("train", "test")
 # The validation split: for tuning thresholds, selectors and rules without looking at the test
-# split. Its documents come from the training templates and repositories with their own seed
-# stream, so train.jsonl and test.jsonl are the same with or without it.
+# split. Its documents come from the training repositories and templates, plus the validation
+# templates (pii/synth/templates.py: VALIDATION_FAMILIES), with their own seed stream, so
+# train.jsonl and test.jsonl are the same with or without it.
 VALIDATION = "validation"
 _SOURCE_SPLIT = {"train": "train", "test": "test", VALIDATION: "train"}
+# The template splits (Template.split) each document split draws from.
+_TEMPLATE_SPLITS = {"train": ("train",), "test": ("test",), VALIDATION: ("train", VALIDATION)}
 _PROSE = syntax.PROSE_HOSTS
 _LINE_BUDGET = MAX_LINES - 12  # lines the blocks may take, leaving room for context and spacing
 _ATTEMPTS = 20  # re-draws of a document that came out under MIN_LINES (standalone files mostly)
@@ -118,10 +121,10 @@ def render_block(template: Template, host: str, renderer: BlockRenderer) -> list
 
 
 class _Pool:
-    """The templates of one split that fit each host, by entity and family."""
+    """The templates of some template splits that fit each host, by entity and family."""
 
-    def __init__(self, split: str) -> None:
-        self.templates = [t for t in TEMPLATES if t.split == split]
+    def __init__(self, splits: Sequence[str]) -> None:
+        self.templates = [t for t in TEMPLATES if t.split in splits]
         self._cache: dict[str, tuple[dict, dict]] = {}
 
     def for_host(
@@ -193,7 +196,7 @@ def _blocks(
             break
         template = _pick(rng, positives[entity] if role == "positive" else negatives)
         pieces = render_block(template, host, renderer)
-        if template.family in HELD_OUT_FAMILIES.values():
+        if template.family in HELD_OUT_FAMILIES.values() or template.split == VALIDATION:
             pieces = [p._replace(held_out=True) if p.label else p for p in pieces]
         text = "".join(p.text for p in pieces)
         size, height = len(text) + 2, text.count("\n") + 2
@@ -339,7 +342,7 @@ def generate(
     by_language: dict[str, list[Context]] = collections.defaultdict(list)
     for context in mine:
         by_language[context.language].append(context)
-    pool = _Pool(source)
+    pool = _Pool(_TEMPLATE_SPLITS[split])
     languages = sorted(lang for lang in by_language if any(pool.for_host(lang)))
     # sqrt of the context count: rare languages show up, Python does not swamp the rest.
     weights = [math.sqrt(len(by_language[lang])) for lang in languages]
@@ -479,7 +482,8 @@ def build_dataset(
         "seed": seed,
         "contexts": loaded.stats(),
         "splits": {},
-        "templates": {split: sum(1 for t in TEMPLATES if t.split == split) for split in SPLITS}
+        "templates": {split: sum(1 for t in TEMPLATES if t.split == split)
+                      for split in (*SPLITS, VALIDATION)}
         | {"families": len({t.family for t in TEMPLATES})},
         "test_negative_pools": {
             kind: {source: len(values) for source, values in by_source.items()}

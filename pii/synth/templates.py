@@ -21,6 +21,12 @@ training. One family per entity (:data:`HELD_OUT_FAMILIES`) is test-only, all it
 shapes never reach training or validation, so the test split's spans from it measure how the
 detector does on a kind of text it has never seen (the brief's "one template family per entity
 held out").
+
+Families written for the model's second release (:data:`VALIDATION_FAMILIES`), after the first
+release's test split was scored, have no test templates, so ``test.jsonl`` stays byte-identical
+and the two releases' test figures compare; their every third variant is a validation template
+instead (in validation documents only, never in training), so the validation split measures
+shapes that neither the model nor the rules were written from, as the test split does.
 """
 
 from __future__ import annotations
@@ -42,6 +48,13 @@ HELD_OUT_FAMILIES: dict[str, str] = {
     "NAME": "person_mention",
     "USERNAME": "profile_url",
 }
+# Families of the model's second release (2026-12-07; issue 8: usernames in changelogs, review
+# trailers, issue threads, owners' notes, console sessions, account settings, passwd and sudoers
+# lines, VCS logs). Their variant i is a validation template when i % 3 == 2, else training.
+VALIDATION_FAMILIES = frozenset({
+    "changelog_credit", "review_trailer", "issue_thread", "doc_owner", "console_session",
+    "code_account", "kv_accounts", "system_files", "vcs_log",
+})
 # Slots of one person (by index): the name, the given name alone, handles derived from them.
 PERSON_SLOTS = frozenset({"NAME", "GIVEN", "EMAIL", "EMAIL_OBF", "USERNAME"})
 
@@ -295,6 +308,60 @@ _TEXT = {
         "Log in as «system_account» on the container.",
         "Files are owned by «system_account»:«system_account».",
     ),
+    # Families of the model's second release (see VALIDATION_FAMILIES): handles where people write
+    # them in projects, with system accounts and code words beside them as hard negatives.
+    "changelog_credit": (
+        "* Fixed a crash on empty «word» lists (#«num», by @«USERNAME»)",
+        "- Added «word» support. Contributed by @«USERNAME» in #«num».",
+        "Thanks @«USERNAME» and @«USERNAME.2» for testing the «semver» release!",
+        "«semver»: the «word» backend was rewritten (@«USERNAME»)",
+        "New contributors: @«USERNAME» made their first contribution in #«num»",
+        "Merged pull request #«num» from «USERNAME»/«word»-fix",
+        "PR #«num» by «USERNAME», reviewed by «USERNAME.2»",
+        "Bug reported by «USERNAME» on the mailing list; see #«num».",
+        "Co-maintained by @«USERNAME» since «year».",
+    ),
+    "review_trailer": (
+        "Reviewed-by: @«USERNAME»",
+        "Approved-by: «USERNAME»",
+        ("Tested-by: @«USERNAME»", "Acked-by: @«USERNAME.2»"),
+        "Reported-by: «USERNAME» (GitHub)",
+        ("Suggested-by: @«USERNAME»", "Signed-off-by: «NAME.2» <«EMAIL.2»>"),
+        "Requested-by: «USERNAME» via the «word» channel",
+    ),
+    "issue_thread": (
+        "> @«USERNAME» wrote:",
+        "/assign @«USERNAME»",
+        "/cc @«USERNAME» @«USERNAME.2»",
+        "Duplicate of #«num» (opened by «USERNAME»)",
+        "@«USERNAME» could you rebase this on main?",
+        "Closing per @«USERNAME»'s comment above.",
+        "LGTM, but let's wait for «USERNAME» to sign off.",
+        "Bisected by @«USERNAME» to «git_sha».",
+        "@«USERNAME» @«USERNAME.2» any objections to merging «word»?",
+    ),
+    "doc_owner": (
+        "Owner: «USERNAME»",
+        "Maintainer (GitHub): «USERNAME»",
+        "Point of contact: «USERNAME» on Slack",
+        "Last edited by «USERNAME» on «date»",
+        "Page the on-call («USERNAME») before changing this.",
+        "Ask «USERNAME» before touching the «word» schema.",
+        "Deprecated: «USERNAME» plans to drop this in «semver».",
+        "Runs as «system_account»; escalate to «USERNAME» if it fails.",
+        "Questions about «word» go to «USERNAME» or «USERNAME.2».",
+    ),
+    "console_session": (
+        "«USERNAME»@«host»:~/«project»$ make test",
+        "[«USERNAME»@«host» «project»]$ ./configure --prefix=/opt/«project»",
+        "$ sudo -u «USERNAME» «project» --serve",
+        "$ chown -R «USERNAME»:«USERNAME» /srv/«project»",
+        "$ su - «USERNAME»",
+        "$ git clone git@«domain»:«USERNAME»/«project».git",
+        "$ psql -h «IPV4» -U «USERNAME» «word»",
+        "$ crontab -u «USERNAME» -e",
+        "$ sudo -u «system_account» «project» migrate  # then hand it back to «USERNAME»",
+    ),
 }
 
 # -- code: statements spelled per language ----------------------------------------------------
@@ -524,6 +591,20 @@ _CODE = {
         (assign("placeholder_name", S("«stock_name»")),),
         (assign("vendor", S("«organisation»")),),
     ),
+    "code_account": (
+        (assign("owner", S("«USERNAME»")),),
+        (assign("run_as_user", S("«USERNAME»")), assign("group", S("«system_account»"))),
+        (assign("github_user", S("«USERNAME»")), assign("repo", S("«project»"))),
+        (assign("assignees", L("«USERNAME»", "«USERNAME.2»")),),
+        (assign("ssh_user", S("«USERNAME»")), assign("ssh_host", S("«IPV4»"))),
+        (call("get_user", S("«USERNAME»")),),
+        (assign("author_handle", S("«USERNAME»")),),
+        (call("add_collaborator", S("«project»"), S("«USERNAME»")),),
+        (
+            assign("maintainer_login", S("«USERNAME»")),
+            assign("service_user", S("«system_account»")),
+        ),
+    ),
 }
 
 # -- kv: a section of settings ----------------------------------------------------------------
@@ -702,6 +783,18 @@ _KV = {
             "http",
             (("timeout", N("30")), ("retries", N("3")), ("user_agent", S("«project»/«semver»"))),
         ),
+    ),
+    "kv_accounts": (
+        (
+            "deploy",
+            (("user", S("«USERNAME»")), ("host", S("«IPV4»")),
+             ("path", S("/home/«USERNAME»/«project»"))),
+        ),
+        ("ci", (("bot_account", S("«USERNAME»")), ("token", S("«KEY_GITHUB»")))),
+        ("service", (("run_as", S("«system_account»")), ("owner", S("«USERNAME»")))),
+        ("ftp", (("login", S("«USERNAME»")), ("password", S("«PASSWORD»")))),
+        ("notifications", (("slack_handle", S("@«USERNAME»")), ("email", S("«EMAIL»")))),
+        ("registry", (("username", S("«USERNAME»")), ("url", S("https://registry.«domain»")))),
     ),
 }
 
@@ -1167,6 +1260,23 @@ _RAW = {
             ("FROM python:3.12-slim", "USER «system_account»", "ARG API_KEY=«key_placeholder»"),
         ),
     ),
+    "system_files": (
+        ("text", ("«USERNAME»:x:«num»:«num»:«NAME»:/home/«USERNAME»:/bin/bash",)),
+        ("text", ("«USERNAME» ALL=(ALL) NOPASSWD: ALL",)),
+        ("shell", ("sudo -u «USERNAME» pg_dump «word» > backup.sql",)),
+        ("text", ("AllowUsers «USERNAME» «USERNAME.2»", "PermitRootLogin no")),
+        ("yaml", ("assignees:", "  - «USERNAME»", "reviewers:", "  - «USERNAME.2»")),
+        ("text", ("«system_account»:x:«num»:«num»::/var/lib/«project»:/usr/sbin/nologin",
+                  "«USERNAME»:x:«num.2»:«num.2»:«NAME»:/home/«USERNAME»:/bin/zsh")),
+    ),
+    "vcs_log": (
+        ("log", ("commit «git_sha»", "Author: «USERNAME» <«EMAIL»>", "Date:   «date»")),
+        ("text", ("«git_sha» («USERNAME» «date» «time») fix «word» parsing",)),
+        ("log", ("remote: «USERNAME» pushed to branch main of «project»",)),
+        ("text", ("r«num» | «USERNAME» | «date» «time» | 2 lines",)),
+        ("log", ("«date» «time» [«project»] build #«num» started by «USERNAME»",)),
+        ("text", ("/docs/ @«USERNAME»", "*.py @«USERNAME» @«USERNAME.2»")),
+    ),
 }
 
 
@@ -1251,12 +1361,20 @@ def _build(family: str, kind: str, index: int, variant) -> Template:
         kind=kind,
         body=body,
         format=fmt,
-        split="test" if (family in HELD_OUT_FAMILIES.values()
-                         or index % TEST_EVERY == TEST_EVERY - 1) else "train",
+        split=_split(family, index),
         labels=labels,
         negatives=negatives,
         needs=frozenset(needs),
     )
+
+
+def _split(family: str, index: int) -> str:
+    """Which documents variant ``index`` of ``family`` may appear in: train (training and
+    validation), test, or validation (validation only)."""
+    every_third = index % TEST_EVERY == TEST_EVERY - 1
+    if family in VALIDATION_FAMILIES:
+        return "validation" if every_third else "train"
+    return "test" if family in HELD_OUT_FAMILIES.values() or every_third else "train"
 
 
 def _all_nodes(kind: str, body: tuple) -> list[tuple]:
