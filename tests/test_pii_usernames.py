@@ -94,6 +94,9 @@ def test_username_recall_rules(text, expected):
     # todo_owner: a dotted name of the code, a snake_case word the file uses
     "import numpy as np\nx = np.zeros(3)\n# TODO(np.float64): x",
     "# TODO(infer_string): x",
+    # a version or an object identifier in a handle's place
+    "# TODO(v4.0.0): remove the sentinel",
+    "apmNameUserName: 1.3.6.1.2.1.16.23.1.8.1.5",
     # user_constant: not a user-named key
     'db_host: db "kimlee", 0',
     # a typed handle key holding a variable, not a literal
