@@ -54,6 +54,13 @@ _JULIA = 'function greet()\n    ada_quill = "Ada Quill"\n    println(ada_quill)\
 _ELIXIR = ('defmodule Greeter do\n  def greet do\n    ada_quill = "Ada Quill"\n'
            '    IO.puts(ada_quill)\n  end\nend\n')
 _SWIFT = 'let adaQuill = "Ada Quill"\nprint(adaQuill)\n'
+# grammars of tree-sitter-language-pack 0.13
+_R = 'ada_quill <- "Ada Quill"\ngreet <- function() {\n  print(ada_quill)\n}\n'
+_ERLANG = ('-module(greeter).\n-export([greet/0]).\n\ngreet() ->\n    AdaQuill = "Ada Quill",\n'
+           '    io:format("~s~n", [AdaQuill]).\n')
+# "<NAME>" is a Lisp symbol: only a redaction that takes a string's quote breaks the file
+_ELISP = ('(defvar ada-quill-author "Ada Quill"\n  "Who wrote this.")\n\n'
+          '(defun ada-quill-greet ()\n  (message "%s" ada-quill-author))\n')
 TREE_SITTER_CASES = [
     ("go", _GO, "ada@mail.org", "adaQuill"), ("go", _GO, "Ada Quill", "func"),
     ("rust", _RUST, "Ada Quill", "ada_quill"), ("rust", _RUST, "Ada Quill", "let"),
@@ -76,6 +83,9 @@ TREE_SITTER_CASES = [
     ("julia", _JULIA, "Ada Quill", "ada_quill"), ("julia", _JULIA, "Ada Quill", "function"),
     ("elixir", _ELIXIR, "Ada Quill", "ada_quill"), ("elixir", _ELIXIR, "Ada Quill", "defmodule"),
     ("swift", _SWIFT, "Ada Quill", "adaQuill"), ("swift", _SWIFT, "Ada Quill", "let"),
+    ("r", _R, "Ada Quill", "ada_quill"), ("r", _R, "Ada Quill", "function"),
+    ("erlang", _ERLANG, "Ada Quill", "AdaQuill"), ("erlang", _ERLANG, "Ada Quill", "module"),
+    ("emacs-lisp", _ELISP, "Ada Quill", 'Ada Quill"'),
 ]
 CASES += TREE_SITTER_CASES
 LABELS = {"Ada Quill": "NAME", 'Ada Quill"': "NAME", "ada_quill": "NAME",
@@ -83,7 +93,8 @@ LABELS = {"Ada Quill": "NAME", 'Ada Quill"': "NAME", "ada_quill": "NAME",
           "$ada_quill": "NAME", "main": "NAME", "func": "USERNAME", "let": "USERNAME",
           "def": "USERNAME", "function": "USERNAME", "my": "USERNAME", "return": "USERNAME",
           "class": "USERNAME", "fi": "USERNAME", "end": "USERNAME", "module": "USERNAME",
-          "object": "USERNAME", "fun": "USERNAME", "defmodule": "USERNAME"}
+          "object": "USERNAME", "fun": "USERNAME", "defmodule": "USERNAME",
+          "AdaQuill": "NAME", "ada-quill-author": "NAME"}
 
 
 @pytest.mark.parametrize("language, text, safe, unsafe", CASES)
@@ -168,9 +179,25 @@ def test_unknown_language_gives_none_and_is_never_broken():
     assert not broken_by("idris", text, _redacted(text, "ada_quill", "NAME"))
     assert {"python", "json", "yaml", "toml", "xml", "go", "rust", "ruby", "php", "perl",
             "javascript", "typescript", "c", "cpp", "java", "shell", "lua", "haskell", "c-sharp",
-            "ocaml", "scala", "kotlin", "julia", "elixir", "swift"} <= LANGUAGES
-    # no grammar wheel of their own on PyPI: not judged
-    assert not {"r", "erlang", "scheme", "tcl", "emacs-lisp", "dart"} & LANGUAGES
+            "ocaml", "scala", "kotlin", "julia", "elixir", "swift", "r", "erlang",
+            "emacs-lisp"} <= LANGUAGES
+    # no grammar that reads 90% of real files: not judged
+    assert not {"scheme", "tcl", "dart"} & LANGUAGES
+
+
+def test_r_erlang_and_emacs_lisp_use_the_offline_language_pack():
+    from importlib.metadata import version
+
+    import tree_sitter_language_pack
+
+    # 0.13's grammars lie in its wheel; 1.x downloads them at run time, and has no bindings
+    assert version("tree-sitter-language-pack").startswith("0.13.")
+    assert not hasattr(tree_sitter_language_pack, "download")
+    # a placeholder in place of an Emacs Lisp symbol is a symbol: the file still parses
+    renamed = _redacted(_ELISP, "ada-quill-author", "NAME")
+    assert parses("emacs-lisp", renamed) is True and not broken_by("emacs-lisp", _ELISP, renamed)
+    error = parse_error("erlang", "-module(greeter).\ngreet() -> [ok.\n")
+    assert error == "TreeSitterError: MISSING ] at line 2, byte 15"
 
 
 def test_unchanged_text_is_not_broken_and_errors_are_not_parses():
