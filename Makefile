@@ -63,7 +63,7 @@ bench: setup
 
 # Labelled data for training and for the benchmark: the demo corpus without its PII stage.
 $(PII_SYNTH)/test.jsonl: | setup
-	$(VENV)/bin/curate demo --config pii/corpus.toml --out $(PII_CORPUS)
+	$(VENV)/bin/curate demo --config pii/corpus.toml --out $(PII_CORPUS) --without-project
 	$(VENV)/bin/curate pii synth --shards $(PII_SHARDS) --out $(PII_SYNTH) --seed 0
 
 pii-model: $(PII_SYNTH)/test.jsonl

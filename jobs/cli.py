@@ -27,7 +27,7 @@ def _demo(args: argparse.Namespace) -> int:
     from jobs.demo import DemoCorpusError, prepare_demo_corpus
 
     try:
-        manifest = prepare_demo_corpus(args.cache)
+        manifest = prepare_demo_corpus(args.cache, with_project=not args.without_project)
     except DemoCorpusError as error:
         print(f"curate demo: {error}", file=sys.stderr)
         return 2
@@ -145,6 +145,9 @@ def parser() -> argparse.ArgumentParser:
     _add_build_arguments(demo, repos_required=False)
     demo.add_argument("--cache", type=Path, help="where sdists are cached "
                       "(default ~/.cache/stack-curate/demo or $STACK_CURATE_CACHE)")
+    demo.add_argument("--without-project", action="store_true",
+                      help="leave this project's own checkout out of the corpus (a corpus that "
+                      "does not change with each commit: the PII model's, make pii-model)")
     demo.set_defaults(run=_demo)
 
     stages = commands.add_parser("stages", help="print the build plan: each stage's config "

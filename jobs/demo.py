@@ -46,6 +46,7 @@ DOWNLOAD_WORKERS = 3
 # Seconds one `pip download` may take, as IngestConfig.clone_timeout_s for one repository fetch.
 DOWNLOAD_TIMEOUT_S = 600
 MANIFEST_NAME = "manifest.jsonl"
+PACKAGES_MANIFEST_NAME = "manifest-packages.jsonl"  # the same without the project's checkout
 GHARCHIVE_DIR_NAME = "gharchive"
 DEMO_ISSUES_NAME = "gharchive/2024-05-01"
 # The project's own repository in the demo: its name there, and the commits read from its
@@ -300,9 +301,11 @@ def write_manifest(sdists: dict[DemoPackage, Path], manifest: Path,
     return manifest
 
 
-def prepare_demo_corpus(cache_dir: Path | None = None) -> Path:
+def prepare_demo_corpus(cache_dir: Path | None = None, with_project: bool = True) -> Path:
     """Make sure every demo sdist is in ``cache_dir`` (downloading the missing ones with pip),
-    write ``manifest.jsonl`` there and return its path.
+    write ``manifest.jsonl`` there and return its path. ``with_project=False`` leaves the
+    project's own checkout out (``manifest-packages.jsonl``): a corpus that does not change with
+    each commit of this repository (the PII model's, ``make pii-model``).
 
     ``cache_dir`` defaults to :func:`default_cache_dir`. Raises :class:`DemoCorpusError` when a
     package cannot be downloaded; sdists already downloaded stay cached.
@@ -318,4 +321,6 @@ def prepare_demo_corpus(cache_dir: Path | None = None) -> Path:
                                sdist_dir)
     sdists = {package: path or downloaded[package] for package, path in cached.items()}
     issues = write_sample(cache_dir / GHARCHIVE_DIR_NAME, list(DEMO_ISSUE_REPOS))
+    if not with_project:
+        return write_manifest(sdists, cache_dir / PACKAGES_MANIFEST_NAME, None, issues)
     return write_manifest(sdists, cache_dir / MANIFEST_NAME, project_checkout(), issues)

@@ -15,7 +15,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from jobs.demo import (DEMO_HISTORY, DEMO_ISSUES_NAME, DEMO_PACKAGES, GHARCHIVE_DIR_NAME,
-                       MANIFEST_NAME, PROJECT_REPO, PROJECT_ROOT, SDIST_DIR_NAME, DemoCorpusError, DemoPackage, cached_sdist, demo_labels,
+                       MANIFEST_NAME, PACKAGES_MANIFEST_NAME, PROJECT_REPO, PROJECT_ROOT,
+                       SDIST_DIR_NAME, DemoCorpusError, DemoPackage, cached_sdist, demo_labels,
                        download_sdist, is_sdist_of, prepare_demo_corpus)
 from pipeline.ingest.manifest import read_manifest
 
@@ -164,6 +165,17 @@ def test_manifest_from_a_populated_cache_downloads_nothing(tmp_path, offline_pip
     entries = read_manifest(manifest)
     assert [entry.name for entry in entries] == [*sorted(demo_labels()), PROJECT_REPO,
                                                  DEMO_ISSUES_NAME]
+
+
+def test_the_pii_corpus_manifest_leaves_the_project_out_and_the_demo_one_alone(
+        tmp_path, offline_pip):
+    _populate(tmp_path)
+    demo = prepare_demo_corpus(tmp_path).read_bytes()
+    packages = prepare_demo_corpus(tmp_path, with_project=False)
+    assert packages == tmp_path / PACKAGES_MANIFEST_NAME
+    assert (tmp_path / MANIFEST_NAME).read_bytes() == demo
+    names = [entry.name for entry in read_manifest(packages)]
+    assert names == [*sorted(demo_labels()), DEMO_ISSUES_NAME]
 
 
 def test_unreachable_index_gives_a_clear_error_and_no_partial_files(tmp_path, offline_pip):

@@ -62,6 +62,13 @@ from recognizer_values import found
     ("# TODO(octo42): x\nemail = 'octo42@quillmail.net'\nuser = 'octo42'\n<o>octo42</o>",
      ["octo42", "octo42"]),
     ("Run from ~kimlee/bin\n(author: kimlee@quillmail.net)", ["kimlee"]),
+    # shell accounts: run-as flags, su, chown's owner and group, passwd and sudoers lines
+    ("# $ sudo -u kim.lee pg_dump app > backup.sql", ["kim.lee"]),
+    ("# $ crontab -u octo_cat -e", ["octo_cat"]),
+    ("$ su - mkowalski", ["mkowalski"]),
+    ("# chown -R kimlee:devs /srv/app", ["kimlee", "devs"]),
+    ("# mkowalski:x:1001:1001:M. Kowalski:/srv/mk:/bin/zsh", ["mkowalski"]),
+    ("  // kim_lee ALL=(ALL) NOPASSWD: ALL", ["kim_lee"]),
 ])
 def test_username_recall_rules(text, expected):
     assert found(USERNAME, text) == expected
@@ -94,6 +101,13 @@ def test_username_recall_rules(text, expected):
     # todo_owner: a dotted name of the code, a snake_case word the file uses
     "import numpy as np\nx = np.zeros(3)\n# TODO(np.float64): x",
     "# TODO(infer_string): x",
+    # shell accounts that are system accounts or variables, a flag of another command
+    "# $ sudo -u postgres psql",
+    "sudo -u $USER make install",
+    'os.system("chown root:root /etc/app.conf")',
+    "# www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin",
+    "root ALL=(ALL) ALL",
+    "$ sort -u names.txt",
     # a version or an object identifier in a handle's place
     "# TODO(v4.0.0): remove the sentinel",
     "apmNameUserName: 1.3.6.1.2.1.16.23.1.8.1.5",

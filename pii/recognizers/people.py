@@ -33,6 +33,11 @@ _PROFILE_ANCHORS = (".com/", ".org/", ".net/", ".io/", ".to/", ".me/", ".social/
 _URL_END = r"(?=/?(?:[\s\"'<>)\]},;#?|`]|\.(?:\s|$)|$))"
 _ACCOUNT_CLIENTS = ("mysql", "mariadb", "psql", "pg_dump", "pg_dumpall", "pg_restore",
                     "createdb", "dropdb", "mongo", "mongosh", "mongodump", "redis-cli", "sqlcmd")
+# A POSIX login as shell commands and system files write it (useradd's default pattern, with the
+# dots and capitals that real accounts carry), not ending in a dot.
+_SHELL_ACCOUNT = r"[A-Za-z_](?:[\w.-]{0,30}[\w])?"
+# The start of a line's content: after indentation and a line comment's marker, if any.
+_LINE_LEAD = r"(?m:^)[ \t]*(?:(?:#+|//+|--|;+|\*|%+)[ \t]*)?"
 # Substrings of the client names above, fewer of them to look for.
 _ACCOUNT_CLIENT_ANCHORS = ("sql", "mariadb", "pg_", "createdb", "dropdb", "mongo", "redis-cli")
 _USER_KEY = (r"(?:(?<![A-Za-z])(?i:user(?:[_-]?name)?|login|user[ _-]?id|uid)|(?<=[a-z])(?:User"
@@ -106,6 +111,21 @@ class UsernameRecognizer(ValueRecognizer):
              r"(?:=|[ \t]*)[\"']?(?P<value>[\w.-]{1,64})", 0.75, _ACCOUNT_CLIENT_ANCHORS),
         Rule("curl_user", r"\b(?:curl|wget)\b[^\n]*?[ \t](?:-u|--user)[ \t]*[\"']?"
                           r"(?P<value>[^:\s\"']{1,64}):", 0.75, ("curl", "wget")),
+        # Accounts of a shell's commands: the user a command runs as ("sudo -u kim", "crontab -u
+        # kim -e", "su - kim"), a file's owner and group ("chown -R kim:kim /srv/x"), passwd and
+        # sudoers lines ("kim:x:1001:1001:...", "kim ALL=(ALL) ALL"); the policy drops system
+        # accounts. Written from the validation split's templates of 2026-12-07 (tuning data).
+        Rule("run_as_user", r"\b(?:sudo|runuser|crontab|pkill|pgrep|killall)\b[^\n|;&]*?[ \t]"
+                            rf"(?:-u|--user)(?:=|[ \t]+)(?P<value>{_SHELL_ACCOUNT})(?![\w@-])", 0.75,
+             ("sudo", "runuser", "crontab", "pkill", "pgrep", "killall")),
+        Rule("su_login", rf"\bsu[ \t]+(?:-|-l|--login)[ \t]+(?P<value>{_SHELL_ACCOUNT})(?![\w@-])",
+             0.75, ("su ",)),
+        Rule("chown_owner", rf"\bchown[ \t]+(?:-\w+[ \t]+)*(?P<value>{_SHELL_ACCOUNT})"
+                            rf"(?::(?P<value>{_SHELL_ACCOUNT}))?(?=[ \t])", 0.75, ("chown",)),
+        Rule("passwd_line", rf"{_LINE_LEAD}(?P<value>{_SHELL_ACCOUNT}):[x*!]:\d+:\d+:", 0.85,
+             (":x:", ":*:", ":!:")),
+        Rule("sudoers_user", rf"{_LINE_LEAD}(?P<value>{_SHELL_ACCOUNT})[ \t]+ALL[ \t]*=[ \t]*\(",
+             0.75, ("all",)),
         # GitHub handles: letters, digits and single inner hyphens, up to 39 characters (no
         # underscores, which keeps Ruby's @instance_variables and SQL's @vars out); not
         # followed by what code does with a variable ("@x[...]", "@x = ...", "@x.y", "@x(").
