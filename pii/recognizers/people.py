@@ -125,7 +125,7 @@ class UsernameRecognizer(ValueRecognizer):
         Rule("passwd_line", rf"{_LINE_LEAD}(?P<value>{_SHELL_ACCOUNT}):[x*!]:\d+:\d+:", 0.85,
              (":x:", ":*:", ":!:")),
         Rule("sudoers_user", rf"{_LINE_LEAD}(?P<value>{_SHELL_ACCOUNT})[ \t]+ALL[ \t]*=[ \t]*\(",
-             0.75, ("all",)),
+             0.75, ("all=(", "all =(", "all= (", "all = (")),
         # GitHub handles: letters, digits and single inner hyphens, up to 39 characters (no
         # underscores, which keeps Ruby's @instance_variables and SQL's @vars out); not
         # followed by what code does with a variable ("@x[...]", "@x = ...", "@x.y", "@x(").
