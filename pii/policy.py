@@ -543,7 +543,7 @@ _INTERFACE_ID = (1 << 64) - 1  # the low 64 bits of an IPv6 unicast address (RFC
 _VERSION_BEFORE = re.compile(
     r"(?:\b(?:v|ver|version|release|rev|revision|build|oid|firmware|fw|section|sec|rfc|"
     r"chapter|clause|step)[\s:=._-]*[\"']?|§\s*"
-    r"|(?:[=<>~!]=|[\^~])\s*|[\d.]\.|[\w])$", re.IGNORECASE)
+    r"|(?:[=<>~!]=|[\^~])\s*|[\d.]\.|[\w])\Z", re.IGNORECASE)
 _VERSION_AFTER = re.compile(r"^(?:\.\d|[\w-])")
 
 
@@ -835,7 +835,7 @@ MIN_PASSWORD_CHARS = 3
 _REGEX_SHAPE = re.compile(r"\(\?[:=!<P]|\\[dwsDWS]|\][+*?]|\]\{\d")
 # The end of a token a span would continue ("an_" + "weep"); a letter after a hyphen is an
 # option flag, as in mysql's "-pSECRET".
-_TOKEN_BEFORE = re.compile(r"(?<!-)[A-Za-z0-9_]$")
+_TOKEN_BEFORE = re.compile(r"(?<!-)[A-Za-z0-9_]\Z")
 
 
 # A value made of interpolated variables and punctuation, in a string that the language fills
@@ -1017,7 +1017,7 @@ def username_is_pii(context: SpanContext) -> bool:
     if (len(value) < 2 or not _HANDLE.match(value) or value.isdigit() or "@" in value
             or _DOTTED_NUMBER.match(value)):
         return False
-    if re.search(r"[A-Za-z0-9_]$", context.before) or re.match(r"[A-Za-z0-9_]", context.after):
+    if re.search(r"[A-Za-z0-9_]\Z", context.before) or re.match(r"[A-Za-z0-9_]", context.after):
         return False  # part of a token: "kwarg_1", "ios_12_arm64"
     lowered = value.lower()
     if (_is_login_reference(value, context.line_before) or lowered in PLACEHOLDER_LOGINS
@@ -1275,7 +1275,7 @@ def name_is_pii(context: SpanContext) -> bool:
         return False  # "Digital" of "Digital Equipment Corporation"
     if _STREET_AFTER.match(context.after):
         return False  # "Franklin" of "51 Franklin Street"
-    if re.match(r"/\w", context.after) or re.search(r"\w/$", context.before):
+    if re.match(r"/\w", context.after) or re.search(r"\w/\Z", context.before):
         return False  # a path's segment ("INBOX/Kim Lee/Sent" of a mailbox test)
     if context.before.endswith("@") and " " not in value:
         return False  # a handle ("- **@kimlee** (#123)"), the USERNAME recognizer's: from blind
@@ -1291,7 +1291,7 @@ def name_is_pii(context: SpanContext) -> bool:
         return False  # "Kennedy and Sons", "Pasquier Masson et Fils"
     if _EPONYM_AFTER.match(context.after):
         return False
-    if re.search(r"[A-Za-z0-9_]$", context.before) or re.match(r"^[A-Za-z0-9_]", context.after):
+    if re.search(r"[A-Za-z0-9_]\Z", context.before) or re.match(r"^[A-Za-z0-9_]", context.after):
         return False  # inside an identifier: smith_normal_form, getJohnSmith
     # Georgian names are written in Mkhedruli, which Unicode gives capitals (Mtavruli) that
     # names do not use: a script without case for this check.

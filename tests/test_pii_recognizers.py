@@ -925,3 +925,15 @@ def test_email_addresses_that_no_person_reads(text, expected):
 ])
 def test_password_interpolations_prose_and_labels(text, expected):
     assert found(PASSWORD, text) == expected
+
+
+@pytest.mark.parametrize("label, text, value", [
+    ("IP_ADDRESS", "% dns::address $tok\n81.2.69.160\n", "81.2.69.160"),
+    ("USERNAME", "/usr/sbin/nologin\nmkowalski:x:9928:9928::/srv/mk:/bin/zsh", "mkowalski"),
+    ("NAME", "a section written by\nKim Lee; a new example", "Kim Lee"),
+])
+def test_policy_reads_a_line_start_after_a_word_as_a_token_start(label, text, value):
+    """A value at a line's start, after a line that ends in a letter, is no part of a token
+    ("$" of Python's re matches before a final newline too: such values were dropped)."""
+    start = text.index(value)
+    assert policy.is_pii(label, text, start, start + len(value))

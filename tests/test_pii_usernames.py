@@ -118,3 +118,57 @@ def test_username_recall_rules(text, expected):
 ])
 def test_username_recall_rules_negatives(text):
     assert found(USERNAME, text) == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    # trailers and cues: every handle of a run, "." and "_" kept, the "@" never in the value
+    ("# Suggested-by: @kim_lee42\n# Co-authored-by: @octo.cat", ["kim_lee42", "octo.cat"]),
+    (" * Reported-by: mkowalski (GitHub)", ["mkowalski"]),
+    ("/cc @kimlee @octo.cat", ["kimlee", "octo.cat"]),
+    ("Thanks @kim_lee and @octo.cat for testing", ["kim_lee", "octo.cat"]),
+    ("# > @kim_lee wrote:", ["kim_lee"]),
+    ("(thanks to help from @octo42)", ["octo42"]),
+    ("- Fix the parser on Windows (@kimlee, #2073)", ["kimlee"]),
+    ("notifications = {'slack_handle': '@kim.lee'}", ["kim.lee"]),
+    # credited_login: a lower-case login after an owner, maintainer, author or contact label
+    ("# Owner: kim.lee", ["kim.lee"]),
+    ("// Maintainer (GitHub): octo-cat42", ["octo-cat42"]),
+    ("Author: mkowalski <mk@quillmail.net>", ["mkowalski"]),
+    ("-- Point of contact: kim_lee on Slack", ["kim_lee"]),
+    # by_login: who did something to a change
+    ("-- Last edited by kimlee42 on 2021-09-26", ["kimlee42"]),
+    (";; PR #7484 by kim_lee, reviewed by octo42", ["kim_lee", "octo42"]),
+    ("Duplicate of #12 (opened by mkowalski)", ["mkowalski"]),
+    # blame_author, sshd_users, bot accounts
+    ("1a465f8addd5 (kim-lee 2015-10-11 19:46:12 +0200 12) x = 1", ["kim-lee"]),
+    ("AllowUsers kimlee octo42@203.0.113.0/24", ["kimlee", "octo42"]),
+    ('CI_BOT_ACCOUNT="kim.lee"', ["kim.lee"]),
+    ("val ciBotAccount = \"octo42\"", ["octo42"]),
+    ("<bot_account>octo_cat</bot_account>", ["octo_cat"]),
+    ('(def ci-bot-account "kimlee")', ["kimlee"]),
+    # an account at a line's start after a line that ends in a word ("$" of Python's re also
+    # matches before a final newline: such accounts were taken for the end of a token)
+    ("daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\nmkowalski:x:9928:9928::/srv/mk:/bin/zsh",
+     ["mkowalski"]),
+])
+def test_username_credit_rules(text, expected):
+    assert found(USERNAME, text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    # a capitalised value after a label is a name; a word the text uses elsewhere is a thing
+    "# Maintainer: Kim Lee",
+    "Author: Kim <kim@quillmail.net>",
+    "# fixed by default\nx = default",
+    "# Owner: root",
+    # "from" only after help and its kin: an array, a decorator
+    "# message list is now removed from @words\nmy $first = $words[0];",
+    "- Return callables from ``@cached`` and friends",
+    "# connection was closed by broker",
+    # a bracketed "@x" that the text uses as a word: Perl's arrays
+    "print the words (@words)",
+    # git blame with a person's name in the author's place
+    "1a465f8addd5 (Kim Lee 2015-10-11 19:46:12 +0200 12) x = 1",
+])
+def test_username_credit_rules_negatives(text):
+    assert found(USERNAME, text) == []

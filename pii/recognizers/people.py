@@ -40,12 +40,17 @@ _SHELL_ACCOUNT = r"[A-Za-z_](?:[\w.-]{0,30}[\w])?"
 _LINE_LEAD = r"(?m:^)[ \t]*(?:(?:#+|//+|--|;+|\*|%+)[ \t]*)?"
 # Substrings of the client names above, fewer of them to look for.
 _ACCOUNT_CLIENT_ANCHORS = ("sql", "mariadb", "pg_", "createdb", "dropdb", "mongo", "redis-cli")
-_USER_KEY = (r"(?:(?<![A-Za-z])(?i:user(?:[_-]?name)?|login|user[ _-]?id|uid)|(?<=[a-z])(?:User"
-             r"(?:[Nn]ame)?|Login))(?![A-Za-z0-9_.-])")
+# A bot's account ("ci_bot_account", "ciBotAccount") is an account too: from the validation
+# split's CI-settings templates (tuning data).
+_USER_KEY = (r"(?:(?<![A-Za-z])(?i:user(?:[_-]?name)?|login|user[ _-]?id|uid|bot[_-]?account)|(?<=[a-z])(?:User"
+             r"(?:[Nn]ame)?|Login|BotAccount))(?![A-Za-z0-9_.-])")
+_BOT_ACCOUNT_ANCHORS = ("bot_account", "botaccount", "bot-account")
 # Keys of a handle in a record ("username", "login", "handle", Twitter's "screen_name", IRC's
 # "nick", a rota's "oncall"), quoted: the record's data, not a variable of the code.
-_PAIR_KEYS = r"user(?:[_-]?name)?|userName|login|handle|screen[_-]?name|nick(?:name)?|on[_-]?call"
-_PAIR_ANCHORS = ("user", "login", "handle", "screen", "nick", "oncall", "on_call", "on-call")
+_PAIR_KEYS = (r"user(?:[_-]?name)?|userName|login|handle|screen[_-]?name|nick(?:name)?|on[_-]?call"
+              r"|bot[_-]?account")
+_PAIR_ANCHORS = ("user", "login", "handle", "screen", "nick", "oncall", "on_call", "on-call",
+                 *_BOT_ACCOUNT_ANCHORS)
 # Unquoted keys whose value is a person's handle but that are no user key: a record's handle,
 # Twitter's screen_name, IRC's nick, and the on-call person of a rota.
 _HANDLE_KEY = (r"(?:(?<![A-Za-z])(?i:handle|screen[_-]?name|nick(?:name)?|on[_-]?call)|(?<=[a-z])"
@@ -58,6 +63,17 @@ _PROSE_PREFIX = regex.compile(
     r"^\s*(?:(?:[-*+>]|\d+\.)\s+)?(?:(?:[^\W\d_][\w'’,.!?-]*\s+){2,}|(?i:cc|by|thanks|thank "
     r"you|thx|ping|via|from|credit|credits|reviewers?|maintainers?|owners?|authors?|"
     r"assignees?|contact|to)[:,]?\s+)$")
+# A git trailer that credits someone ("Reviewed-by:", "Co-authored-by:"; git-interpret-trailers(1)
+# and the Linux kernel's submitting-patches guide), and a login as people write it (lower case,
+# single ".", "_" or "-" inside: "kim", "kim.lee", "kim_lee42"): a capitalised word is a name.
+_TRAILER = r"[a-z]+(?:-[a-z]+)*-by(?=[ \t]*:)"
+_LOWER_LOGIN = r"[a-z][a-z0-9]*(?:[._-][a-z0-9]+)*"
+# A comment's opener at the start of a line's content (and prose: none).
+_COMMENT_LEAD = r"(?m:^)[ \t]*(?:(?:#+|//+[/!]?|--|;+|\*|/\*+|%+|<!--|'|::|(?i:rem)\b)[ \t]*)?"
+# A handle in brackets that closes a changelog entry or a sentence: "Fix the parser (@kim)",
+# "the backend was rewritten (@kim, #12)": two words or more before the bracket. From the
+# validation split's templates (tuning data).
+_CREDIT_BRACKET = regex.compile(r"(?:[^\W\d_][\w'’.-]*[ \t]+){2,}\($")
 # Words that introduce the people of a changelog entry or a credit anywhere in a line, with
 # the handles already listed after them: GitHub's generated release notes ("* Fix x by @kim
 # in #12"), "thanks to @a, @b and @c", "(reported by @kim)", "cc @kim", and a site's name
@@ -65,8 +81,9 @@ _PROSE_PREFIX = regex.compile(
 _PEOPLE_CUE = regex.compile(
     r"(?i:(?<![\w-])(?:thanks?(?:[ \t]+to)?|thank[ \t]+you|thx|kudos(?:[ \t]+to)?|by|cc|ping|"
     r"credits?(?:[ \t]+to)?|courtesy[ \t]+of|props[ \t]+to|h/t|reviewers?|maintainers?|"
-    r"owners?|authors?|assignees?|(?:gh|github|gitlab|twitter|mastodon|slack|irc)(?=[ \t]*:)))"
-    r"[:,]?[ \t]+(?:@[\w.-]+[ \t]*(?:,|\band\b|&)[ \t]*)*$")
+    r"owners?|authors?|assignees?|(?:gh|github|gitlab|twitter|mastodon|slack|irc)(?=[ \t]*:)|"
+    rf"{_TRAILER}|/assign|/cc))"
+    r"[:,]?[ \t]+(?:@[\w.-]+[ \t]*(?:,|\band\b|&)?[ \t]*)*$")
 
 
 # A host argument: an IPv4 or IPv6 address, "localhost" or a dotted host name; and what stands
@@ -100,7 +117,7 @@ class UsernameRecognizer(ValueRecognizer):
                            r"(?P<value>[A-Za-z_][\w.-]{0,31})@[\w\[]", 0.85,
              ("ssh", "scp", "sftp", "rsync", "mosh")),
         Rule("user_assignment", _USER_KEY + ASSIGN + ASSIGNED_VALUE, 0.75,
-             ("user", "login", "uid")),
+             ("user", "login", "uid", *_BOT_ACCOUNT_ANCHORS)),
         # ssh_config's "User alice" and .netrc's "machine host login alice".
         Rule("ssh_config_user", r"(?m)^[ \t]*User[ \t]+(?P<value>[A-Za-z_][\w.-]{0,31})[ \t]*$",
              0.75, ("user",)),
@@ -149,8 +166,9 @@ class UsernameRecognizer(ValueRecognizer):
              ("handle", "screen", "nick", "oncall", "on_call", "on-call")),
         # The text of an XML element named for an account (Maven's settings.xml <username>,
         # <user>/<login> elements of configuration files).
-        Rule("xml_user_element", r"<(?P<tag>(?i:user(?:name)?|login))>[ \t]*(?P<value>[^<>\s]{1,64})"
-                                 r"[ \t]*</(?P=tag)>", 0.75, ("<user", "<login")),
+        Rule("xml_user_element", r"<(?P<tag>(?i:user(?:name)?|login|bot[_-]?account))>[ \t]*"
+                                 r"(?P<value>[^<>\s]{1,64})[ \t]*</(?P=tag)>", 0.75,
+             ("<user", "<login", "<bot")),
         # A user-named variable declared with its type: VB's "Dim x As String = ...", Ada's
         # "X : constant String := ...", annotations "x: str = ..." (Python), ": string"
         # (TypeScript), ": String" (Kotlin, Swift, Scala), ": &str" (Rust), Go's "x string =".
@@ -180,8 +198,8 @@ class UsernameRecognizer(ValueRecognizer):
         # Scheme define; and Clojure/EDN keyword maps.
         Rule("lisp_user_binding",
              r"(?:\((?:setq|setf|defvar|defconst|defcustom|defparameter|def|define)[ \t]+\*?[\w-]*?"
-             r"|(?<![\w:-]):)(?<![A-Za-z])(?i:user(?:[_-]?name)?|login)\*?[ \t]+\"(?P<value>[^\"\n]{1,256})\"",
-             0.75, ("user", "login")),
+             r"|(?<![\w:-]):)(?<![A-Za-z])(?i:user(?:[_-]?name)?|login|bot-account)\*?[ \t]+\"(?P<value>"
+             r"[^\"\n]{1,256})\"", 0.75, ("user", "login", "bot-account")),
         # "login: alice / s3cret": default credentials written as "user / password" in
         # READMEs, comments and runbooks.
         Rule("credential_pair", r"(?<![\w-])(?i:login|user(?:[ _-]?name)?)[ \t]*:[ \t]*"
@@ -261,11 +279,50 @@ class UsernameRecognizer(ValueRecognizer):
         # fix", "ping ``@kim_lee``", "FIXME @kim this breaks"): with the cue the handle may hold
         # "." and "_" (Slack's, Mastodon's and GitLab's handles do), which the bare mention rule
         # leaves out (Ruby's @instance_vars).
+        # Every handle of a run after the cue ("/cc @kim @lee.park", "thanks @a and @b"); and
+        # the @mention that a quoted reply opens ("> @kim wrote:"). "from" only after help and
+        # its kin: "from @words" is a Perl array, "from ``@cached``" a decorator (builds 13 and
+        # 17, 2026-12-07; the cues "by", "per", trailers and "/assign" from the validation split).
         Rule("cued_mention",
              r"(?i:(?<![\w-])(?:thanks?(?:[ \t]+to)?|thank[ \t]+you|thx|kudos(?:[ \t]+to)?|cc|ping|"
-             r"credits?(?:[ \t]+to)?|props[ \t]+to|h/t|todo|fixme|xxx|hack))[:,]?[ \t]+`{0,2}"
-             r"@(?P<value>[A-Za-z0-9](?:[\w.-]{0,38}[A-Za-z0-9_])?)(?![\w@/(\[-]|\.\w|::)", 0.6,
-             ("@",)),
+             r"credits?(?:[ \t]+to)?|props[ \t]+to|h/t|todo|fixme|xxx|hack|by|per|(?:help|contributions?|input|"
+             rf"feedback|patch(?:es)?|ideas?|suggestions?|ported|adapted)[ \t]+from|{_TRAILER}|"
+             r"/assign|/cc))[:,]?[ \t]+(?:`{0,2}@(?P<value>[A-Za-z0-9](?:[\w.-]{0,38}[A-Za-z0-9_])?)"
+             r"(?![\w@/(\[-]|\.\w|::)`{0,2}(?:[ \t]*,|[ \t]+and\b|[ \t]*&)?[ \t]*)+"
+             r"|(?<=(?m:^)[ \t]*(?:(?:#+|//+|--|;+|\*|%+|<!--)[ \t]*)?>[ \t]*)@(?P<value>[A-Za-z0-9]"
+             r"(?:[\w.-]{0,38}[A-Za-z0-9_])?)(?=[ \t]+wrote\b)", 0.6, ("@",)),
+        # A lower-case login after a label that credits a person: a git trailer ("Reported-by:
+        # kim (GitHub)"), an owner, maintainer, contact or author line ("# Owner: kim.lee",
+        # "Author: kim <kim@x.org>" of git log), alone on its line or before a bracket, an
+        # address, "via" or "on"; a capitalised value is a name (the NAME recognizer's).
+        Rule("credited_login",
+             _COMMENT_LEAD + r"(?:[A-Z][a-z]+(?:-[a-z]+)*-by|Owner|Maintainer(?:[ \t]+\((?:GitHub|GitLab)"
+             r"\))?|Author|Assignee|Reviewer|(?:Point[ \t]+of[ \t]+)?[Cc]ontact)[ \t]*:[ \t]+@?"
+             rf"(?P<value>{_LOWER_LOGIN})"
+             r"(?=[ \t]*(?:(?m:$)|\(|<|-->|\*/)|[ \t]+(?:via|on)\b)", 0.75,
+             ("-by:", "owner", "maintainer", "author", "assignee", "reviewer", "contact")),
+        # Who did something to a change, in a changelog or a comment: "reported by kim on the
+        # list", "Last edited by kim on 2021-09-26", "PR #12 by kim, reviewed by lee", "(opened
+        # by kim)"; a lower-case login that ends the phrase (before "on", ",", ")" or the line's
+        # end) and that the text uses nowhere else as a word ("fixed by default"). From the
+        # validation split's templates; not "closed by" ("connection was closed by broker",
+        # build 18, 2026-12-07).
+        Rule("by_login",
+             r"(?i:\b(?:edited|reported|opened|reviewed|filed|merged|authored|written|approved|"
+             r"requested|bisected|fixed|contributed|submitted|suggested|maintained|(?:PR|MR|pull"
+             r"[ \t]+request|patch)[ \t]+#?\d+)[ \t]+by)[ \t]+"
+             rf"(?P<value>{_LOWER_LOGIN})"
+             r"(?=[ \t]+on\b|[ \t]*[,)]|[ \t]*(?m:$)|[ \t]*(?:-->|\*/))", 0.6, (" by ",)),
+        # git blame's lines: "<commit> [<file>] (<author> <date> <time> <zone> <line>) code"; a
+        # lower-case login in the author's place (a name has capitals).
+        Rule("blame_author",
+             r"(?m:^)\^?[0-9a-f]{7,40}[ \t]+(?:[^\s(]+[ \t]+)?\("
+             rf"(?P<value>{_LOWER_LOGIN})"
+             r"[ \t]+\d{4}-\d\d-\d\d[ \t]+\d\d:\d\d", 0.75),
+        # sshd_config's AllowUsers and DenyUsers: logins, each optionally "@host" (sshd_config(5)).
+        Rule("sshd_users",
+             r"(?m:^)[ \t]*(?:AllowUsers|DenyUsers)(?:[ \t]+(?P<value>[A-Za-z_][\w.-]{0,31})(?:@[^\s#]+)?)+"
+             r"[ \t]*(?:#[^\n]*)?(?m:$)", 0.85, ("allowusers", "denyusers")),
         # "deployed to <host> by kim": who ran a deployment, at the end of a comment or line (a
         # login's lower-case shape; "deployed to prod by the team" ends with a stop word). Only
         # "deployed to/on <target>": "released by module developers" and "the token we pushed
@@ -353,11 +410,16 @@ class UsernameRecognizer(ValueRecognizer):
         elif "rows" in groups:
             yield from _insert_user_values(text, match.span("cols"), match.end())
         else:
-            yield from super().value_spans(match, text)
+            for start, end in super().value_spans(match, text):
+                # a handle's value is the login without the "@" ("handle = '@kim'" -> kim)
+                yield (start + 1, end) if text.startswith("@", start) and end > start + 1 else (start, end)
 
     def accept(self, rule_name: str, text: str, start: int, end: int) -> bool:
         if rule_name == "todo_owner" and _is_todo_tag(text, start, end):
             return False
+        if rule_name == "by_login" and _stands_as_word(
+                text[:start] + " " * (end - start) + text[end:], text[start:end]):
+            return False  # "fixed by default" where the code says default: a word elsewhere
         if rule_name == "tilde_home" and _is_a_word_of_the_text(text, start, end):
             return False  # "up to ~eps/1e-3" where the file computes eps
         if rule_name == "cued_mention":  # "thanks to @functools.wraps": a name of the code
@@ -368,7 +430,8 @@ class UsernameRecognizer(ValueRecognizer):
         if rule_name == "mention":
             line = text[text.rfind("\n", 0, start) + 1:start - 1]
             cued = _PEOPLE_CUE.search(line[-120:]) is not None
-            if not (cued or _COMMENT_LINE.match(line) or _PROSE_PREFIX.match(line)):
+            bracketed = _CREDIT_BRACKET.search(line[-120:]) is not None and text[end:end + 1] in ",)"
+            if not (cued or bracketed or _COMMENT_LINE.match(line) or _PROSE_PREFIX.match(line)):
                 return False
             if _is_name_of_the_code(text, text[start:end]) or _DECORATOR_AFTER.match(text, end):
                 return False  # "patched by @patch decorator"
@@ -510,7 +573,11 @@ def _is_a_word_of_the_text(text: str, start: int, end: int) -> bool:
     (case-sensitive; in snake_case for a CamelCase handle: "ArrayManager" and
     "array_manager"), neither after "@", "/" or "~" nor in brackets as in "TODO(x)": then the
     text is about that thing, not about an account."""
-    handle = text[start:end]
+    return _stands_as_word(text, text[start:end])
+
+
+def _stands_as_word(text: str, handle: str) -> bool:
+    """Whether ``handle`` stands in ``text`` as a word of its own (see above)."""
     words = _free_words(text)
     # a dotted handle whose first part the code takes attributes of: "np.float64", "self.x"
     return (handle in words or _CAMEL_HUMP.sub(r"\1_\2", handle).lower() in words
