@@ -1,6 +1,7 @@
 """USERNAME and NAME recognizers: the cases a pattern can find (the NER model finds the rest)."""
 from __future__ import annotations
 
+import collections
 import functools
 from collections.abc import Iterator
 
@@ -37,7 +38,8 @@ _ACCOUNT_CLIENTS = ("mysql", "mariadb", "psql", "pg_dump", "pg_dumpall", "pg_res
 # dots and capitals that real accounts carry), not ending in a dot.
 _SHELL_ACCOUNT = r"[A-Za-z_](?:[\w.-]{0,30}[\w])?"
 # The start of a line's content: after indentation and a line comment's marker, if any.
-_LINE_LEAD = r"(?m:^)[ \t]*(?:(?:#+|//+|--|;+|\*|%+)[ \t]*)?"
+_COMMENT_OPENERS = r"#+|//+|--|;+|\*|%+"
+_LINE_LEAD = rf"(?m:^)[ \t]*(?:(?:{_COMMENT_OPENERS})[ \t]*)?"
 # Substrings of the client names above, fewer of them to look for.
 _ACCOUNT_CLIENT_ANCHORS = ("sql", "mariadb", "pg_", "createdb", "dropdb", "mongo", "redis-cli")
 # A bot's account ("ci_bot_account", "ciBotAccount") is an account too: from the validation
@@ -69,7 +71,7 @@ _PROSE_PREFIX = regex.compile(
 _TRAILER = r"[a-z]+(?:-[a-z]+)*-by(?=[ \t]*:)"
 _LOWER_LOGIN = r"[a-z][a-z0-9]*(?:[._-][a-z0-9]+)*"
 # A comment's opener at the start of a line's content (and prose: none).
-_COMMENT_LEAD = r"(?m:^)[ \t]*(?:(?:#+|//+[/!]?|--|;+|\*|/\*+|%+|<!--|'|::|(?i:rem)\b)[ \t]*)?"
+_COMMENT_LEAD = rf"(?m:^)[ \t]*(?:(?:{_COMMENT_OPENERS}|//+!|/\*+|<!--|'|::|(?i:rem)\b)[ \t]*)?"
 # A handle in brackets that closes a changelog entry or a sentence: "Fix the parser (@kim)",
 # "the backend was rewritten (@kim, #12)": two words or more before the bracket. From the
 # validation split's templates (tuning data).
@@ -289,7 +291,7 @@ class UsernameRecognizer(ValueRecognizer):
              rf"feedback|patch(?:es)?|ideas?|suggestions?|ported|adapted)[ \t]+from|{_TRAILER}|"
              r"/assign|/cc))[:,]?[ \t]+(?:`{0,2}@(?P<value>[A-Za-z0-9](?:[\w.-]{0,38}[A-Za-z0-9_])?)"
              r"(?![\w@/(\[-]|\.\w|::)`{0,2}(?:[ \t]*,|[ \t]+and\b|[ \t]*&)?[ \t]*)+"
-             r"|(?<=(?m:^)[ \t]*(?:(?:#+|//+|--|;+|\*|%+|<!--)[ \t]*)?>[ \t]*)@(?P<value>[A-Za-z0-9]"
+             rf"|(?<=(?m:^)[ \t]*(?:(?:{_COMMENT_OPENERS}|<!--)[ \t]*)?>[ \t]*)@(?P<value>[A-Za-z0-9]"
              r"(?:[\w.-]{0,38}[A-Za-z0-9_])?)(?=[ \t]+wrote\b)", 0.6, ("@",)),
         # A lower-case login after a label that credits a person: a git trailer ("Reported-by:
         # kim (GitHub)"), an owner, maintainer, contact or author line ("# Owner: kim.lee",
@@ -417,9 +419,8 @@ class UsernameRecognizer(ValueRecognizer):
     def accept(self, rule_name: str, text: str, start: int, end: int) -> bool:
         if rule_name == "todo_owner" and _is_todo_tag(text, start, end):
             return False
-        if rule_name == "by_login" and _stands_as_word(
-                text[:start] + " " * (end - start) + text[end:], text[start:end]):
-            return False  # "fixed by default" where the code says default: a word elsewhere
+        if rule_name == "by_login" and _is_a_word_elsewhere(text, start, end):
+            return False  # "fixed by default" where the code says default
         if rule_name == "tilde_home" and _is_a_word_of_the_text(text, start, end):
             return False  # "up to ~eps/1e-3" where the file computes eps
         if rule_name == "cued_mention":  # "thanks to @functools.wraps": a name of the code
@@ -573,15 +574,18 @@ def _is_a_word_of_the_text(text: str, start: int, end: int) -> bool:
     (case-sensitive; in snake_case for a CamelCase handle: "ArrayManager" and
     "array_manager"), neither after "@", "/" or "~" nor in brackets as in "TODO(x)": then the
     text is about that thing, not about an account."""
-    return _stands_as_word(text, text[start:end])
-
-
-def _stands_as_word(text: str, handle: str) -> bool:
-    """Whether ``handle`` stands in ``text`` as a word of its own (see above)."""
+    handle = text[start:end]
     words = _free_words(text)
     # a dotted handle whose first part the code takes attributes of: "np.float64", "self.x"
     return (handle in words or _CAMEL_HUMP.sub(r"\1_\2", handle).lower() in words
             or _is_dotted_name_of_the_code(text, handle))
+
+
+def _is_a_word_elsewhere(text: str, start: int, end: int) -> bool:
+    """Whether the lower-case login at ``text[start:end]``, which stands free there, stands as a
+    word somewhere else in ``text`` too (or is a dotted name of its code)."""
+    handle = text[start:end]
+    return _free_word_counts(text)[handle] > 1 or _is_dotted_name_of_the_code(text, handle)
 
 
 def _is_dotted_name_of_the_code(text: str, handle: str) -> bool:
@@ -599,11 +603,17 @@ _MOST_SNAKE_PARTS = 4
 
 @functools.lru_cache(maxsize=16)
 def _free_words(text: str) -> frozenset[str]:
+    """The words of ``text`` that stand free (see :func:`_free_word_counts`)."""
+    return frozenset(_free_word_counts(text))
+
+
+@functools.lru_cache(maxsize=16)
+def _free_word_counts(text: str) -> collections.Counter[str]:
     """The words of ``text`` (runs of letters, digits and "-", and runs of up to four of them
-    joined by "_") that stand free: not after "@", "/" or "~", not alone in brackets. One pass
-    per text, however many handles are asked about (a JavaScript bundle holds thousands of
-    "@param")."""
-    words: set[str] = set()
+    joined by "_") that stand free: not after "@", "/" or "~", not alone in brackets; each with
+    the number of runs it stands in. One pass per text, however many handles are asked about (a
+    JavaScript bundle holds thousands of "@param")."""
+    counts: collections.Counter[str] = collections.Counter()
     for match in _WORD_RUN.finditer(text):
         start, end = match.span()
         before = text[start - 1] if start else ""
@@ -618,10 +628,9 @@ def _free_words(text: str) -> frozenset[str]:
                 before == ">" and text.startswith("</", end)):
             continue
         parts = [part for part in match[0].split("_") if part]
-        for first in range(len(parts)):
-            for last in range(first + 1, min(len(parts), first + _MOST_SNAKE_PARTS) + 1):
-                words.add("_".join(parts[first:last]))
-    return frozenset(words)
+        counts.update({"_".join(parts[first:last]) for first in range(len(parts))
+                       for last in range(first + 1, min(len(parts), first + _MOST_SNAKE_PARTS) + 1)})
+    return counts
 
 
 def _is_name_of_the_code(text: str, handle: str) -> bool:
